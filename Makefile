@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. Everything they need is installed from here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check format install db-up clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: a server with the demo workspace at http://127.0.0.1:8000 (SQLite under ./.relman)
+run: $(STAMP)
+	$(BIN)/relman serve --demo --host 127.0.0.1 --port 8000
+
+## make test: the whole suite (PostgreSQL tests run when 127.0.0.1:5432 answers)
+test: $(STAMP) db-up
+	$(BIN)/pytest
+
+## make check: formatting, lint and types
+check: $(STAMP)
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+# Start the machine's PostgreSQL when it is installed but stopped; say so when it is absent.
+db-up:
+	@if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
+		echo "postgresql: 127.0.0.1:5432 is up"; \
+	elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then \
+		echo "postgresql: starting the local cluster"; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n 1) main start || true; \
+		sleep 2; \
+	else \
+		echo "!!! postgresql: not installed here; its tests will be skipped (see the summary) !!!"; \
+	fi
+
+clean:
+	rm -rf $(VENV) .relman .pytest_cache .mypy_cache .ruff_cache

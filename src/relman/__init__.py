@@ -1,0 +1,5 @@
+"""relman: self-hosted release management."""
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["__version__"]

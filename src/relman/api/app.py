@@ -1,0 +1,36 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from relman import __version__
+from relman.api.deps import AppContext
+from relman.api.errors import install_error_handlers
+from relman.api.metrics import Metrics
+from relman.api.routers import catalog, deployments, releases, system, tokens
+from relman.dashboard import pages
+from relman.store.database import Database
+from relman.store.unit_of_work import Clock, utcnow
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    database: Database, *, clock: Clock = utcnow, anonymous_read: bool = True
+) -> FastAPI:
+    """An app over `database` (whose schema must be current)."""
+    app = FastAPI(
+        title="relman",
+        version=__version__,
+        description="Release management: releases, environments, deployments, inventory.",
+    )
+    app.state.relman = AppContext(database=database, clock=clock, anonymous_read=anonymous_read)
+    app.state.metrics = Metrics(database)
+    app.middleware("http")(app.state.metrics.middleware)
+    install_error_handlers(app)
+    for module in (catalog, releases, deployments, tokens):
+        app.include_router(module.router)
+    app.include_router(system.router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,82 @@
+"""Request dependencies: the store, the caller, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from relman.domain.roles import Permission, Role, require
+from relman.services.tokens import Principal, authenticate
+from relman.store.database import Database
+from relman.store.unit_of_work import Clock, UnitOfWork, read_session
+
+__all__ = ["ANONYMOUS", "Page", "Reader", "Writer", "allow"]
+
+ANONYMOUS = Principal(user="anonymous", role=Role.VIEWER)
+
+
+@dataclass(frozen=True)
+class AppContext:
+    database: Database
+    clock: Clock
+    anonymous_read: bool
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.relman
+    return ctx
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def allow(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that authenticates the caller and checks `permission`."""
+
+    def dependency(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Principal:
+        token = _bearer(request)
+        if token is None and permission is Permission.READ and ctx.anonymous_read:
+            return ANONYMOUS
+        principal = authenticate(ctx.database, token, ctx.clock)
+        require(principal.role, permission)
+        return principal
+
+    return dependency
+
+
+def _reader(ctx: Annotated[AppContext, Depends(context)]) -> Iterator[Session]:
+    with read_session(ctx.database) as session:
+        yield session
+
+
+def _writer(ctx: Annotated[AppContext, Depends(context)]) -> Iterator[UnitOfWork]:
+    with UnitOfWork(ctx.database, ctx.clock) as uow:
+        yield uow
+
+
+Reader = Annotated[Session, Depends(_reader)]
+Writer = Annotated[UnitOfWork, Depends(_writer)]
+
+
+@dataclass(frozen=True)
+class Pagination:
+    limit: int
+    offset: int
+
+
+def _page(
+    limit: Annotated[int, Query(ge=1, le=500, description="How many items at most")] = 50,
+    offset: Annotated[int, Query(ge=0, description="How many items to skip")] = 0,
+) -> Pagination:
+    return Pagination(limit, offset)
+
+
+Page = Annotated[Pagination, Depends(_page)]
+Reading = Annotated[Principal, Depends(allow(Permission.READ))]

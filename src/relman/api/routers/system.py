@@ -1,0 +1,81 @@
+"""Inventory, config, audit, health and metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import func, select, text
+
+from relman.api.deps import Page, Reader, Reading, Writer, allow
+from relman.api.schemas import ApplyRead, AuditRead, ConfigRequest, PageOf
+from relman.configfile import load_config
+from relman.domain.roles import Permission
+from relman.services.config_apply import apply_config
+from relman.services.inventory import build_inventory
+from relman.services.tokens import Principal
+from relman.store.tables import AuditEventRow
+
+router = APIRouter()
+
+
+@router.get("/api/v1/inventory", tags=["inventory"])
+def get_inventory(session: Reader, _: Reading) -> dict[str, Any]:
+    """What version runs in each environment, per service (the last successful deployment)."""
+    return build_inventory(session).to_dict()
+
+
+@router.post("/api/v1/config/validate", tags=["config"])
+def validate_config(
+    body: ConfigRequest, _: Annotated[Principal, Depends(allow(Permission.READ))]
+) -> dict[str, Any]:
+    """Check a relman.yaml text; 422 with every issue (file, line, field) when it is bad."""
+    doc = load_config(body.text, body.filename)
+    return {
+        "valid": True,
+        "environments": len(doc.environments),
+        "lifecycles": len(doc.lifecycles),
+        "services": len(doc.services),
+    }
+
+
+@router.post("/api/v1/config/apply", response_model=ApplyRead, tags=["config"])
+def post_apply(
+    body: ConfigRequest,
+    uow: Writer,
+    caller: Annotated[Principal, Depends(allow(Permission.APPLY_CONFIG))],
+) -> ApplyRead:
+    """Make environments, lifecycles and services match the file, all or nothing."""
+    doc = load_config(body.text, body.filename)
+    result = apply_config(uow, doc, actor=caller.user, dry_run=body.dry_run)
+    return ApplyRead(**result.to_dict())
+
+
+@router.get("/api/v1/audit", response_model=PageOf[AuditRead], tags=["audit"])
+def get_audit(
+    session: Reader,
+    page: Page,
+    _: Annotated[Principal, Depends(allow(Permission.READ_AUDIT))],
+) -> PageOf[AuditRead]:
+    """Every state change, newest first."""
+    rows = session.scalars(
+        select(AuditEventRow)
+        .order_by(AuditEventRow.id.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    total = session.scalar(select(func.count()).select_from(AuditEventRow)) or 0
+    items = [AuditRead.model_validate(r) for r in rows]
+    return PageOf(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/healthz", tags=["system"])
+def healthz(session: Reader) -> dict[str, str]:
+    session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@router.get("/metrics", tags=["system"], response_class=Response)
+def metrics(request: Request) -> Response:
+    body, content_type = request.app.state.metrics.render()
+    return Response(content=body, media_type=content_type)

@@ -1,0 +1,138 @@
+"""Request and response bodies of the REST API (Pydantic lives only at this edge)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageOf(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class EnvironmentRead(BaseModel):
+    name: str
+    tier: str
+    position: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LifecycleRead(BaseModel):
+    name: str
+    phases: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServiceRead(BaseModel):
+    name: str
+    lifecycle: str
+    spec: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Artifact(Strict):
+    name: str
+    digest: str = Field(examples=["sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c1"])
+
+
+class ReleaseCreate(Strict):
+    service: str
+    version: str = Field(examples=["1.4.0", "1.4.0-rc.1"])
+    commit: str | None = None
+    notes: str | None = None
+    artifacts: list[Artifact] = []
+
+
+class ReleaseRead(BaseModel):
+    id: int
+    service: str
+    version: str
+    commit: str | None
+    notes: str | None
+    artifacts: list[Artifact]
+    created_at: datetime
+    created_by: str
+
+
+class DeploymentCreate(Strict):
+    """Record a deployment that ran outside relman; it must have ended."""
+
+    service: str
+    version: str
+    environment: str
+    state: str = Field(examples=["succeeded"])
+    reason: str | None = None
+
+
+class DeploymentRead(BaseModel):
+    id: int
+    service: str
+    environment: str
+    version: str
+    state: str
+    reason: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    created_by: str
+
+
+class TokenCreate(Strict):
+    user: str
+    role: str = Field(examples=["deployer"])
+    description: str | None = None
+
+
+class TokenRead(BaseModel):
+    id: str
+    user: str
+    role: str
+    description: str | None
+    created_at: datetime
+    created_by: str
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="The token itself. Shown once; store it now.")
+
+
+class ConfigRequest(Strict):
+    text: str = Field(description="The relman.yaml text")
+    filename: str = "relman.yaml"
+    dry_run: bool = False
+
+
+class ApplyRead(BaseModel):
+    created: list[str]
+    changed: list[str]
+    unchanged: list[str]
+    changes: dict[str, list[str]]
+    dry_run: bool
+
+
+class AuditRead(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object: str
+    details: dict[str, Any]
+
+    model_config = ConfigDict(from_attributes=True)

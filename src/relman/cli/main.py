@@ -1,0 +1,49 @@
+"""`relman`: the command line. Each group lives in its own module; errors map to exit codes here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from relman import __version__
+from relman.cli import config, deployments, releases, server, status, tokens
+from relman.cli.output import exit_code_for, report_error
+from relman.errors import RelmanError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="relman",
+    help="Release management: config as code, releases, deployments, what runs where.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # tracebacks with locals could show tokens
+    add_completion=False,
+)
+app.command("serve")(server.serve)
+app.command("validate")(config.validate)
+app.command("apply")(config.apply)
+app.command("status")(status.status)
+app.add_typer(server.db_app, name="db")
+app.add_typer(tokens.app, name="token")
+app.add_typer(releases.app, name="release")
+app.add_typer(deployments.app, name="deployments")
+
+
+@app.command("version")
+def version() -> None:
+    """Print relman's own version."""
+    typer.echo(__version__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turn RelmanError into a message and its exit code.
+
+    Typer's standalone mode handles usage errors (exit 2) and exits on success.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="relman")
+    except RelmanError as exc:
+        report_error(exc, as_json="--json" in args)
+        sys.exit(exit_code_for(exc))

@@ -1,0 +1,110 @@
+"""`relman release`: register and read release candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from relman.cli.common import JsonOption, api
+from relman.cli.output import console, emit
+from relman.domain.releases import parse_artifact
+from relman.domain.versions import parse_version
+from relman.errors import InvalidInput
+
+app = typer.Typer(help="Release candidates.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    service: Annotated[str, typer.Argument(help="The service released.")],
+    version: Annotated[str, typer.Option("--version", help="SemVer, like 1.4.0 or 1.4.0-rc.1.")],
+    commit: Annotated[str | None, typer.Option(help="The source commit (hex).")] = None,
+    notes: Annotated[
+        Path | None, typer.Option(help="A file with the release notes (markdown).")
+    ] = None,
+    artifact: Annotated[
+        list[str] | None, typer.Option(help="NAME=DIGEST, repeatable.", show_default=False)
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register an immutable release; the same request again is harmless."""
+    parse_version(version)  # clear error before any network call
+    artifacts = [parse_artifact(a) for a in artifact or []]
+    body: dict[str, Any] = {
+        "service": service,
+        "version": version,
+        "commit": commit,
+        "notes": _read_notes(notes) if notes else None,
+        "artifacts": [{"name": n, "digest": d} for n, d in artifacts],
+    }
+    with api() as client:
+        release = client.post("/api/v1/releases", body)
+    emit(
+        release,
+        as_json,
+        lambda: console.print(
+            f"Release {release['service']} {release['version']} registered (id {release['id']})."
+        ),
+    )
+
+
+def _read_notes(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(
+            f"Cannot read notes file '{path}': {exc.strerror}", details={"path": str(path)}
+        ) from None
+
+
+@app.command("list")
+def list_(
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    limit: Annotated[int, typer.Option(help="How many at most.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List releases, newest version first."""
+    with api() as client:
+        page = client.get("/api/v1/releases", service=service, limit=limit)
+    emit(page, as_json, lambda: _render(page["items"], page["total"]))
+
+
+def _render(items: list[dict[str, Any]], total: int) -> None:
+    table = Table("service", "version", "commit", "artifacts", "created", "by")
+    for r in items:
+        table.add_row(
+            r["service"],
+            r["version"],
+            (r["commit"] or "")[:12],
+            str(len(r["artifacts"])),
+            r["created_at"][:16],
+            r["created_by"],
+        )
+    console.print(table)
+    if total > len(items):
+        console.print(f"{len(items)} of {total} shown; use --limit or --json with the API.")
+
+
+@app.command("show")
+def show(
+    service: Annotated[str, typer.Argument()],
+    version: Annotated[str, typer.Argument()],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one release."""
+    with api() as client:
+        release = client.get(f"/api/v1/releases/{service}/{version}")
+
+    def render() -> None:
+        console.print(f"[bold]{release['service']} {release['version']}[/]")
+        console.print(f"commit:  {release['commit'] or '-'}")
+        console.print(f"created: {release['created_at']} by {release['created_by']}")
+        for a in release["artifacts"]:
+            console.print(f"artifact: {a['name']} {a['digest']}", markup=False)
+        if release["notes"]:
+            console.print("\n" + release["notes"], markup=False)
+
+    emit(release, as_json, render)

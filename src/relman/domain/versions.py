@@ -1,0 +1,111 @@
+"""Semantic Versioning 2.0.0: parsing, precedence, and a sort key that databases can use.
+
+Precedence follows semver.org §11: major, minor, patch numerically; a pre-release sorts before
+its release; pre-release identifiers compare numerically when numeric, in ASCII order otherwise,
+numeric before alphanumeric, and a shorter list first when all else is equal. Build metadata is
+kept but ignored for precedence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import total_ordering
+
+from relman.errors import InvalidInput
+
+__all__ = ["Version", "parse_version"]
+
+MAX_DIGITS = 64  # longer numbers are refused: no real version needs them
+_NUM = r"0|[1-9][0-9]*"
+_PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
+_BUILD_ID = r"[0-9a-zA-Z-]+"
+_SEMVER = re.compile(
+    rf"^(?P<major>{_NUM})\.(?P<minor>{_NUM})\.(?P<patch>{_NUM})"
+    rf"(?:-(?P<pre>{_PRE_ID}(?:\.{_PRE_ID})*))?"
+    rf"(?:\+(?P<build>{_BUILD_ID}(?:\.{_BUILD_ID})*))?",
+    re.ASCII,
+)
+_LONG_NUMBER = re.compile(rf"(?:^|[.+-])[0-9]{{{MAX_DIGITS + 1},}}(?:$|[.+-])")
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Version:
+    major: int
+    minor: int
+    patch: int
+    prerelease: tuple[str, ...] = ()
+    build: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.major}.{self.minor}.{self.patch}"
+        if self.prerelease:
+            text += "-" + ".".join(self.prerelease)
+        if self.build:
+            text += "+" + ".".join(self.build)
+        return text
+
+    def _precedence(self) -> tuple[object, ...]:
+        pre: tuple[object, ...] = tuple(
+            (0, int(part), "") if part.isdigit() else (1, 0, part) for part in self.prerelease
+        )
+        # A release (no pre-release) outranks every pre-release of the same core version.
+        return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._precedence() < other._precedence()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._precedence() == other._precedence()
+
+    def __hash__(self) -> int:
+        return hash(self._precedence())
+
+    @property
+    def is_prerelease(self) -> bool:
+        return bool(self.prerelease)
+
+    def sort_key(self) -> str:
+        """A string whose byte order is SemVer precedence (store it in a "C"-collated column)."""
+        key = ".".join(_encode_number(n) for n in (self.major, self.minor, self.patch))
+        if not self.prerelease:
+            return key + "~"
+        parts = ("0" + _encode_number(int(p)) if p.isdigit() else "1" + p for p in self.prerelease)
+        # '!' sorts below every identifier character, so a shorter list sorts first.
+        return key + "-" + "!".join(parts) + "!"
+
+
+def _encode_number(value: int) -> str:
+    digits = str(value)
+    return f"{len(digits):03d}{digits}"
+
+
+def parse_version(text: str) -> Version:
+    """Parse a SemVer 2.0 string; a leading 'v' is not part of a version and is refused."""
+    match = _SEMVER.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is not None and _LONG_NUMBER.search(match.group(0)):
+        raise InvalidInput(
+            f"'{text[:40]}…' has a number longer than {MAX_DIGITS} digits; no version needs one",
+            details={"value": text[:200]},
+        )
+    if match is None:
+        hint = " (drop the leading 'v')" if isinstance(text, str) and text[:1] in ("v", "V") else ""
+        raise InvalidInput(
+            f"'{text}' is not a semantic version{hint}; expected MAJOR.MINOR.PATCH with optional "
+            "-prerelease and +build, like 1.4.0, 1.4.0-rc.1 or 1.4.0+build.7",
+            details={"value": text},
+        )
+    pre = match.group("pre")
+    build = match.group("build")
+    return Version(
+        major=int(match.group("major")),
+        minor=int(match.group("minor")),
+        patch=int(match.group("patch")),
+        prerelease=tuple(pre.split(".")) if pre else (),
+        build=tuple(build.split(".")) if build else (),
+    )

@@ -1,0 +1,98 @@
+"""The demo workspace: services, environments, a lifecycle, releases and two weeks of history."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+
+from sqlalchemy import func, select
+
+from relman.configfile import load_config
+from relman.domain.releases import ReleaseContent
+from relman.services.config_apply import apply_config
+from relman.services.deployments import record_deployment
+from relman.services.releases import create_release
+from relman.store.tables import ServiceRow
+from relman.store.unit_of_work import UnitOfWork
+
+__all__ = ["seed_demo"]
+
+ACTOR = "demo"
+
+
+@dataclass(frozen=True)
+class _Step:
+    days_ago: float
+    service: str
+    version: str
+    environment: str
+    state: str = "succeeded"
+    by: str = "ci"
+
+
+# Each release climbs dev → staging → production; a few stop short or fail on the way.
+_HISTORY = [
+    *(
+        _Step(d, svc, ver, env, by=who)
+        for svc, ver, d0 in [
+            ("api", "1.2.0", 14),
+            ("web", "3.0.0", 13),
+            ("billing", "2.0.3", 12),
+            ("api", "1.3.0", 9),
+            ("web", "3.1.0", 7),
+        ]
+        for d, env, who in [
+            (d0, "dev", "ci"),
+            (d0 - 1, "staging", "ci"),
+            (d0 - 2, "production", "alice"),
+        ]
+    ),
+    _Step(6, "docs-site", "0.9.0", "production", by="bob"),
+    _Step(5, "billing", "2.1.0", "dev"),
+    _Step(4.5, "billing", "2.1.0", "staging"),
+    _Step(4, "billing", "2.1.0", "production", state="failed", by="alice"),
+    _Step(3, "api", "1.4.0-rc.1", "dev"),
+    _Step(2.5, "api", "1.4.0-rc.1", "staging", state="failed"),
+    _Step(2, "api", "1.4.0", "dev"),
+    _Step(1.5, "api", "1.4.0", "staging"),
+    _Step(1, "web", "3.2.0", "dev"),
+    _Step(0.5, "docs-site", "1.0.0", "staging", by="bob"),
+    _Step(0.4, "docs-site", "1.0.0", "production", by="bob"),
+]
+
+
+def seed_demo(uow: UnitOfWork) -> bool:
+    """Fill an empty store with the demo workspace; leave a store that has services alone."""
+    if uow.session.scalar(select(func.count()).select_from(ServiceRow)):
+        return False
+    text = resources.files("relman.demo").joinpath("relman.yaml").read_text()
+    apply_config(uow, load_config(text, "demo/relman.yaml"), actor=ACTOR)
+    now = uow.clock()
+    registered: set[tuple[str, str]] = set()
+    for step in sorted(_HISTORY, key=lambda s: -s.days_ago):
+        when = now - timedelta(days=step.days_ago)
+        if (step.service, step.version) not in registered:
+            content = ReleaseContent.build(
+                step.version,
+                commit=hashlib.sha1(f"{step.service}{step.version}".encode()).hexdigest(),  # noqa: S324
+                notes=f"{step.service} {step.version}: see the changelog.",
+                artifacts=[(f"{step.service}.tar.gz", _digest(step))],
+            )
+            create_release(uow, step.service, content, actor="ci")
+            registered.add((step.service, step.version))
+        record_deployment(
+            uow,
+            service=step.service,
+            version=step.version,
+            environment=step.environment,
+            state=step.state,
+            actor=step.by,
+            at=when,
+        )
+    return True
+
+
+def _digest(step: _Step) -> str:
+    return "sha256:" + hashlib.sha256(f"{step.service}-{step.version}".encode()).hexdigest()

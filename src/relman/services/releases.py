@@ -1,0 +1,112 @@
+"""Registering and reading release candidates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from relman.domain.releases import ReleaseContent, release_differences
+from relman.domain.versions import parse_version
+from relman.errors import Conflict, NotFound
+from relman.services.lookups import get_service
+from relman.store.tables import ReleaseRow, ServiceRow
+from relman.store.unit_of_work import UnitOfWork
+
+__all__ = ["ReleaseCreated", "create_release", "get_release", "list_releases"]
+
+
+@dataclass(frozen=True)
+class ReleaseCreated:
+    release: ReleaseRow
+    service: str
+    created: bool
+
+
+def _content_of(row: ReleaseRow) -> ReleaseContent:
+    return ReleaseContent(
+        version=parse_version(row.version),
+        version_text=row.version,
+        commit=row.commit_sha,
+        notes=row.notes,
+        artifacts=tuple(sorted(row.artifacts.items())),
+    )
+
+
+def create_release(
+    uow: UnitOfWork, service_name: str, content: ReleaseContent, *, actor: str
+) -> ReleaseCreated:
+    """Create the release, or return the existing identical one; refuse a different one."""
+    session = uow.session
+    service = get_service(session, service_name)
+    key = content.version.sort_key()
+    existing = session.scalar(
+        select(ReleaseRow).where(ReleaseRow.service_id == service.id, ReleaseRow.version_key == key)
+    )
+    if existing is not None:
+        differs = release_differences(_content_of(existing), content)
+        if differs:
+            raise Conflict(
+                f"{service.name} {existing.version} already exists with a different "
+                f"{', '.join(differs)}; releases are immutable, so register a new version "
+                "instead",
+                details={"service": service.name, "version": existing.version, "differs": differs},
+            )
+        return ReleaseCreated(existing, service.name, created=False)
+    row = ReleaseRow(
+        service_id=service.id,
+        version=content.version_text,
+        version_key=key,
+        commit_sha=content.commit,
+        notes=content.notes,
+        artifacts=dict(content.artifacts),
+        created_at=uow.clock(),
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    uow.audit(
+        actor,
+        "release.create",
+        f"release/{service.name}/{row.version}",
+        commit=content.commit,
+        artifacts=dict(content.artifacts),
+    )
+    uow.commit()
+    return ReleaseCreated(row, service.name, created=True)
+
+
+def list_releases(
+    session: Session, *, service: str | None, limit: int, offset: int
+) -> tuple[list[tuple[ReleaseRow, str]], int]:
+    """Releases newest version first (SemVer precedence), with their service names."""
+    query = select(ReleaseRow, ServiceRow.name).join(ServiceRow)
+    if service is not None:
+        query = query.where(ServiceRow.id == get_service(session, service).id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(ServiceRow.name, ReleaseRow.version_key.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def get_release(session: Session, service_name: str, version: str) -> ReleaseRow:
+    service = get_service(session, service_name)
+    key = parse_version(version).sort_key()
+    row = session.scalar(
+        select(ReleaseRow).where(ReleaseRow.service_id == service.id, ReleaseRow.version_key == key)
+    )
+    if row is None:
+        newest = session.scalars(
+            select(ReleaseRow.version)
+            .where(ReleaseRow.service_id == service.id)
+            .order_by(ReleaseRow.version_key.desc())
+            .limit(5)
+        ).all()
+        known = ", ".join(newest) if newest else "none yet"
+        raise NotFound(
+            f"{service.name} has no release {version}; newest: {known}",
+            details={"service": service.name, "version": version, "newest": list(newest)},
+        )
+    return row

@@ -1,0 +1,67 @@
+"""Unit of work: one write transaction that rolls back unless `commit()` is called."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.orm import Session
+
+from relman.store.database import Database
+from relman.store.tables import AuditEventRow
+
+__all__ = ["Clock", "UnitOfWork", "read_session", "utcnow"]
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UnitOfWork:
+    """`with UnitOfWork(db) as uow: ...; uow.commit()` — leaving without commit rolls back."""
+
+    def __init__(self, database: Database, clock: Clock = utcnow) -> None:
+        self.database = database
+        self.clock = clock
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside its 'with' block")
+        return self._session
+
+    def __enter__(self) -> Self:
+        # The transaction begins lazily at the first statement (BEGIN IMMEDIATE on SQLite).
+        self._session = Session(self.database.writer, expire_on_commit=False)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        session.expunge_all()  # rows handed out stay readable after the block
+        session.rollback()
+        session.close()
+        self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def audit(self, actor: str, action: str, obj: str, **details: Any) -> None:
+        """Record a state change; it commits (or rolls back) with the change itself."""
+        self.session.add(
+            AuditEventRow(at=self.clock(), actor=actor, action=action, object=obj, details=details)
+        )
+
+
+def read_session(database: Database) -> Session:
+    """A session on the reader engine, for queries that change nothing."""
+    return Session(database.reader, expire_on_commit=False)

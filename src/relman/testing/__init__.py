@@ -1,0 +1,5 @@
+"""Fakes that ship with relman's ports, for tests of relman and of code that uses it."""
+
+from relman.testing.clock import FrozenClock
+
+__all__ = ["FrozenClock"]
