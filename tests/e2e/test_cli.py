@@ -1,0 +1,178 @@
+"""The CLI as a user runs it: separate processes against a real server on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .servers import Server, free_port, running_server
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "relman.yaml"
+DIGEST = "sha256:" + "9f" * 32
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("cli") / "home") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def admin(server: Server) -> str:
+    made = server.cli("token", "create", "--user", "root-admin", "--role", "admin")
+    assert made.returncode == 0, made.stderr
+    assert "shown only now" in made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("relman_")
+    return token
+
+
+def _json(result) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    assert result.stdout, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_validate_then_apply_is_idempotent_and_dry_run_changes_nothing(
+    server: Server, admin: str
+) -> None:
+    valid = server.cli("validate", "-f", str(EXAMPLE))
+    assert valid.returncode == 0
+    assert "is valid: 3 environments, 1 lifecycles, 2 services" in valid.stdout
+
+    dry = _json(server.cli("apply", "-f", str(EXAMPLE), "--dry-run", "--json", token=admin))
+    assert dry["dry_run"] is True
+    assert "environment/staging" in dry["created"]
+    assert _json(server.cli("status", "--json"))["services"] == []
+
+    first = _json(server.cli("apply", "-f", str(EXAMPLE), "--json", token=admin))
+    assert first["created"] == [
+        "environment/dev",
+        "environment/staging",
+        "environment/production",
+        "lifecycle/default",
+        "service/api",
+        "service/search",
+    ]
+    again = server.cli("apply", "-f", str(EXAMPLE), token=admin)
+    assert again.returncode == 0
+    assert "0 created, 0 changed, 6 unchanged" in again.stdout
+
+
+def test_a_bad_file_exits_2_with_file_line_and_field_and_changes_nothing(
+    server: Server, admin: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        EXAMPLE.read_text().replace("soak: 1h", "soak: soon").replace("tier: staging", "tier: stg")
+    )
+    result = server.cli("apply", "-f", str(bad), token=admin)
+    assert result.returncode == 2
+    assert "2 problems" in result.stderr
+    assert f"{bad}:5: environments[1].tier" in result.stderr
+    assert f"{bad}:12: lifecycles[0].phases[2].soak" in result.stderr
+    assert "Bad duration 'soon'" in result.stderr
+    as_json = _json(server.cli("validate", "-f", str(bad), "--json"))
+    assert as_json["error"]["code"] == "invalid_config"
+    assert [i["line"] for i in as_json["error"]["details"]["issues"]] == [5, 12]
+    tiers = {e["name"]: e["tier"] for e in _json(server.cli("status", "--json"))["environments"]}
+    assert tiers.get("staging", "staging") == "staging"
+
+
+def test_releases_are_registered_once_and_conflicts_exit_5(
+    server: Server, admin: str, tmp_path: Path
+) -> None:
+    server.cli("apply", "-f", str(EXAMPLE), token=admin)
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Features\n- faster search\n")
+    args = ["release", "create", "api", "--version", "1.4.0", "--commit", "abc1234"]
+    args += ["--notes", str(notes), "--artifact", f"api.tar.gz={DIGEST}", "--json"]
+    made = _json(server.cli(*args, token=admin))
+    assert (made["version"], made["commit"], made["notes"]) == (
+        "1.4.0",
+        "abc1234",
+        notes.read_text(),
+    )
+    assert made["artifacts"] == [{"name": "api.tar.gz", "digest": DIGEST}]
+    repeat = server.cli(*args, token=admin)
+    assert repeat.returncode == 0
+    assert _json(repeat)["id"] == made["id"]
+
+    clash = server.cli(
+        "release", "create", "api", "--version", "1.4.0", "--commit", "def5678", token=admin
+    )
+    assert clash.returncode == 5
+    assert "api 1.4.0 already exists with a different commit, notes, artifacts" in clash.stderr
+
+    bad = server.cli("release", "create", "api", "--version", "v1.5", token=admin)
+    assert bad.returncode == 2
+    assert "drop the leading 'v'" in bad.stderr
+
+    missing = server.cli("release", "create", "nope", "--version", "1.0.0", "--json", token=admin)
+    assert missing.returncode == 4
+    assert _json(missing)["error"]["code"] == "not_found"
+
+
+def test_status_shows_recorded_deployments(server: Server, admin: str) -> None:
+    server.cli("apply", "-f", str(EXAMPLE), token=admin)
+    server.cli("release", "create", "search", "--version", "2.0.0-rc.1", token=admin)
+    recorded = server.cli(
+        "deployments", "record", "search", "2.0.0-rc.1", "--env", "dev", token=admin
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    assert "search 2.0.0-rc.1 → dev (succeeded)" in recorded.stdout
+    inventory = _json(server.cli("status", "--json"))
+    search = next(s for s in inventory["services"] if s["name"] == "search")
+    assert search["cells"]["dev"]["version"] == "2.0.0-rc.1"
+    assert search["cells"]["dev"]["deployed_by"] == "root-admin"
+    table = server.cli("status")
+    assert table.returncode == 0
+    assert "2.0.0-rc.1" in table.stdout
+    listed = _json(server.cli("deployments", "list", "--service", "search", "--json"))
+    assert [d["version"] for d in listed["items"]] == ["2.0.0-rc.1"]
+
+
+def test_tokens_are_listed_and_a_revoked_one_exits_6(server: Server, admin: str) -> None:
+    made = server.cli("token", "create", "--user", "ci", "--role", "deployer", "--json")
+    ci = _json(made)
+    listed = _json(server.cli("token", "list", "--json", token=admin))
+    assert ci["id"] in [t["id"] for t in listed["items"]]
+    assert ci["token"] not in json.dumps(listed)
+    forbidden = server.cli("token", "list", token=ci["token"])
+    assert forbidden.returncode == 6
+    assert "needs role 'admin'" in forbidden.stderr
+    assert server.cli("token", "revoke", ci["id"], token=admin).returncode == 0
+    revoked = server.cli("release", "create", "api", "--version", "9.9.9", token=ci["token"])
+    assert revoked.returncode == 6
+    assert "revoked" in revoked.stderr
+
+
+def test_no_token_and_no_server_have_their_own_exit_codes(server: Server) -> None:
+    anonymous = server.cli("apply", "-f", str(EXAMPLE))
+    assert anonymous.returncode == 6
+    assert "relman token create" in anonymous.stderr
+    down = Server(f"http://127.0.0.1:{free_port()}", server.home, server.process)
+    unreachable = down.cli("status")
+    assert unreachable.returncode == 7
+    assert "Cannot reach the relman server" in unreachable.stderr
+
+
+def test_the_demo_server_shows_a_real_matrix(tmp_path: Path) -> None:
+    with running_server(tmp_path / "home", "--demo") as demo:
+        inventory = _json(demo.cli("status", "--json"))
+        page = demo.cli("status").stdout
+        html = httpx.get(demo.url + "/").text
+    names = [s["name"] for s in inventory["services"]]
+    assert names == ["api", "billing", "docs-site", "web"]
+    assert [e["name"] for e in inventory["environments"]] == ["dev", "staging", "production"]
+    billing = inventory["services"][1]["cells"]["production"]
+    assert billing["version"] == "2.0.3"
+    assert billing["latest"]["state"] == "failed"
+    assert "2.1.0 failed" in page
+    assert '<table id="inventory">' in html
+    assert "docs-site" in html
+    assert "latest: 2.1.0 failed" in html
