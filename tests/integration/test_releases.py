@@ -113,3 +113,25 @@ def test_concurrent_writers_queue_instead_of_failing(catalog: Database) -> None:
     with read_session(catalog) as session:
         _, total = list_releases(session, service="api", limit=1, offset=0)
     assert total == 8
+
+
+def test_racing_identical_creates_all_succeed_with_one_release(catalog: Database) -> None:
+    ids: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def register() -> None:
+        barrier.wait()
+        try:
+            ids.append(_create(catalog, "3.0.0", commit="abc1234").release.id)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(ids) == 6
+    assert len(set(ids)) == 1

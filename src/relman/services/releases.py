@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from relman.domain.releases import ReleaseContent, release_differences
@@ -37,44 +38,57 @@ def _content_of(row: ReleaseRow) -> ReleaseContent:
 def create_release(
     uow: UnitOfWork, service_name: str, content: ReleaseContent, *, actor: str
 ) -> ReleaseCreated:
-    """Create the release, or return the existing identical one; refuse a different one."""
+    """Create the release, or return the existing identical one; refuse a different one.
+
+    Two identical requests racing (CI retries) both succeed: the loser of the unique index
+    finds the winner's row and compares with it.
+    """
     session = uow.session
     service = get_service(session, service_name)
     key = content.version.sort_key()
-    existing = session.scalar(
-        select(ReleaseRow).where(ReleaseRow.service_id == service.id, ReleaseRow.version_key == key)
-    )
-    if existing is not None:
-        differs = release_differences(_content_of(existing), content)
-        if differs:
-            raise Conflict(
-                f"{service.name} {existing.version} already exists with a different "
-                f"{', '.join(differs)}; releases are immutable, so register a new version "
-                "instead",
-                details={"service": service.name, "version": existing.version, "differs": differs},
+    existing = _find(session, service.id, key)
+    if existing is None:
+        row = ReleaseRow(
+            service_id=service.id,
+            version=content.version_text,
+            version_key=key,
+            commit_sha=content.commit,
+            notes=content.notes,
+            artifacts=dict(content.artifacts),
+            created_at=uow.clock(),
+            created_by=actor,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            existing = _find(session, service.id, key)
+            if existing is None:
+                raise
+        else:
+            uow.audit(
+                actor,
+                "release.create",
+                f"release/{service.name}/{row.version}",
+                commit=content.commit,
+                artifacts=dict(content.artifacts),
             )
-        return ReleaseCreated(existing, service.name, created=False)
-    row = ReleaseRow(
-        service_id=service.id,
-        version=content.version_text,
-        version_key=key,
-        commit_sha=content.commit,
-        notes=content.notes,
-        artifacts=dict(content.artifacts),
-        created_at=uow.clock(),
-        created_by=actor,
+            uow.commit()
+            return ReleaseCreated(row, service.name, created=True)
+    differs = release_differences(_content_of(existing), content)
+    if differs:
+        raise Conflict(
+            f"{service.name} {existing.version} already exists with a different "
+            f"{', '.join(differs)}; releases are immutable, so register a new version instead",
+            details={"service": service.name, "version": existing.version, "differs": differs},
+        )
+    return ReleaseCreated(existing, service.name, created=False)
+
+
+def _find(session: Session, service_id: int, key: str) -> ReleaseRow | None:
+    return session.scalar(
+        select(ReleaseRow).where(ReleaseRow.service_id == service_id, ReleaseRow.version_key == key)
     )
-    session.add(row)
-    session.flush()
-    uow.audit(
-        actor,
-        "release.create",
-        f"release/{service.name}/{row.version}",
-        commit=content.commit,
-        artifacts=dict(content.artifacts),
-    )
-    uow.commit()
-    return ReleaseCreated(row, service.name, created=True)
 
 
 def list_releases(
@@ -93,10 +107,7 @@ def list_releases(
 
 def get_release(session: Session, service_name: str, version: str) -> ReleaseRow:
     service = get_service(session, service_name)
-    key = parse_version(version).sort_key()
-    row = session.scalar(
-        select(ReleaseRow).where(ReleaseRow.service_id == service.id, ReleaseRow.version_key == key)
-    )
+    row = _find(session, service.id, parse_version(version).sort_key())
     if row is None:
         newest = session.scalars(
             select(ReleaseRow.version)
