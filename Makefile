@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check format install db-up clean
+.PHONY: run test check format install db-up browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/relman serve --demo --host 127.0.0.1 --port 8000
 
 ## make test: the whole suite (PostgreSQL tests run when 127.0.0.1:5432 answers)
-test: $(STAMP) db-up
+test: $(STAMP) db-up browser
 	$(BIN)/pytest
 
 ## make check: formatting, lint and types
@@ -42,6 +42,17 @@ db-up:
 		sleep 2; \
 	else \
 		echo "!!! postgresql: not installed here; its tests will be skipped (see the summary) !!!"; \
+	fi
+
+# Debian's Chromium for the dashboard's browser tests (Playwright drives /usr/bin/chromium).
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "chromium: installing Debian's package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "!!! chromium: not installed and cannot install it here; browser tests will be skipped !!!"; \
 	fi
 
 clean:
