@@ -15,7 +15,7 @@ Messages name the value that was wrong and the way out, e.g.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -59,7 +59,6 @@ class ConfigIssue:
     expected: str | None = None
     file: str | None = None
     line: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def field_name(self) -> str:

@@ -33,10 +33,6 @@ class Settings:
             anonymous_read=_flag(env.get("RELMAN_ANONYMOUS_READ"), default=True),
         )
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _flag(value: str | None, *, default: bool) -> bool:
     if value is None or value == "":

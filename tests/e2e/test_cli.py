@@ -176,3 +176,13 @@ def test_the_demo_server_shows_a_real_matrix(tmp_path: Path) -> None:
     assert '<table id="inventory">' in html
     assert "docs-site" in html
     assert "latest: 2.1.0 failed" in html
+
+
+def test_version_and_help_need_no_server(tmp_path: Path) -> None:
+    offline = Server(f"http://127.0.0.1:{free_port()}", tmp_path, None)  # type: ignore[arg-type]
+    version = offline.cli("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("relman 0.")
+    usage = offline.cli("release", "create")
+    assert usage.returncode == 2
+    assert "Missing argument" in usage.stderr

@@ -14,7 +14,7 @@ from relman.services.tokens import Principal, authenticate
 from relman.store.database import Database
 from relman.store.unit_of_work import Clock, UnitOfWork, read_session
 
-__all__ = ["ANONYMOUS", "Page", "Reader", "Writer", "allow"]
+__all__ = ["ANONYMOUS", "AppContext", "Page", "Reader", "Reading", "Writer", "allow"]
 
 ANONYMOUS = Principal(user="anonymous", role=Role.VIEWER)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -30,10 +31,25 @@ app.add_typer(releases.app, name="release")
 app.add_typer(deployments.app, name="deployments")
 
 
-@app.command("version")
-def version() -> None:
-    """Print relman's own version."""
-    typer.echo(__version__)
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"relman {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print relman's version."
+        ),
+    ] = False,
+) -> None:
+    """Release management: config as code, releases, deployments, what runs where.
+
+    The server commands use RELMAN_URL (default http://127.0.0.1:8000) and RELMAN_TOKEN.
+    """
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,14 @@ from relman.store.tables import (
 )
 from relman.store.unit_of_work import UnitOfWork
 
-__all__ = ["DeploymentView", "get_deployment", "list_deployments", "record_deployment"]
+__all__ = [
+    "DeploymentView",
+    "deployment_views",
+    "get_deployment",
+    "lifecycle_environments",
+    "list_deployments",
+    "record_deployment",
+]
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,8 @@ class DeploymentView:
     version: str
 
 
-def _views() -> Select[DeploymentRow, str, str, str]:
+def deployment_views() -> Select[DeploymentRow, str, str, str]:
+    """Deployments joined with their service, environment and version."""
     return (
         select(DeploymentRow, ServiceRow.name, EnvironmentRow.name, ReleaseRow.version)
         .join(ServiceRow, DeploymentRow.service_id == ServiceRow.id)
@@ -109,7 +117,7 @@ def list_deployments(
     limit: int,
     offset: int,
 ) -> tuple[list[DeploymentView], int]:
-    query = _views()
+    query = deployment_views()
     if service is not None:
         query = query.where(DeploymentRow.service_id == get_service(session, service).id)
     if environment is not None:
@@ -125,7 +133,7 @@ def list_deployments(
 
 
 def get_deployment(session: Session, deployment_id: int) -> DeploymentView:
-    row = session.execute(_views().where(DeploymentRow.id == deployment_id)).first()
+    row = session.execute(deployment_views().where(DeploymentRow.id == deployment_id)).first()
     if row is None:
         raise NotFound(
             f"No deployment {deployment_id}; list them with 'relman deployments list'",

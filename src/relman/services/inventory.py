@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from relman.domain.deployments import DeploymentState
-from relman.services.deployments import DeploymentView, _views, lifecycle_environments
+from relman.services.deployments import DeploymentView, deployment_views, lifecycle_environments
 from relman.store.tables import DeploymentRow, EnvironmentRow, ServiceRow
 
 __all__ = ["Cell", "Inventory", "build_inventory"]
@@ -122,5 +122,5 @@ def _newest_per_cell(
     )
     if only_succeeded:
         newest = newest.where(DeploymentRow.state == DeploymentState.SUCCEEDED.value)
-    rows = session.execute(_views().where(DeploymentRow.id.in_(newest)))
+    rows = session.execute(deployment_views().where(DeploymentRow.id.in_(newest)))
     return {(svc, env): DeploymentView(row, svc, env, ver) for row, svc, env, ver in rows}
