@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from relman.api.app import create_app
+from relman.errors import InvalidInput, StoreUnavailable
 from relman.settings import Settings
 from relman.store.database import Database
 from relman.store.unit_of_work import Clock, utcnow
@@ -14,10 +16,23 @@ __all__ = ["build_app", "open_database", "safe_url"]
 
 
 def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
-    """The store named by the settings, its schema brought up to date."""
-    database = Database(settings.database_url)
-    if upgrade:
-        database.upgrade()
+    """The store named by the settings, its schema brought up to date.
+
+    `database.created` tells whether the upgrade found an empty store and made it new.
+    """
+    where = safe_url(settings.database_url)
+    _check_backend(settings.database_url)
+    try:
+        database = Database(settings.database_url)
+        if upgrade:
+            database.created = database.upgrade()
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreUnavailable(
+            f"Cannot open the store at {where}: {reason}. Check RELMAN_DATABASE_URL "
+            "(e.g. postgresql+psycopg://user@127.0.0.1/relman) or RELMAN_HOME",
+            details={"store": where},
+        ) from None
     return database
 
 
@@ -25,6 +40,27 @@ def build_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     return create_app(open_database(settings), clock=clock, anonymous_read=settings.anonymous_read)
 
 
+_BACKENDS = ("sqlite", "postgresql")
+
+
+def _check_backend(url: str) -> None:
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend in _BACKENDS:
+        return
+    hint = " (write postgresql+psycopg://…)" if backend == "postgres" else ""
+    raise InvalidInput(
+        f"RELMAN_DATABASE_URL names '{backend or url}'{hint}; relman stores its data in "
+        "SQLite or PostgreSQL, e.g. postgresql+psycopg://user@127.0.0.1:5432/relman",
+        details={"backend": backend},
+    )
+
+
 def safe_url(url: str) -> str:
     """A database URL fit for logs: the password masked."""
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"

@@ -7,7 +7,8 @@
     ├── Forbidden               a valid token whose role may not do this (HTTP 403, exit 6)
     ├── NotFound                a named object that does not exist (HTTP 404, exit 4)
     ├── Conflict                the request clashes with what exists (HTTP 409, exit 5)
-    └── ServerUnreachable       the CLI could not reach the relman server (exit 7)
+    ├── ServerUnreachable       the CLI could not reach the relman server (exit 7)
+    └── StoreUnavailable        the database cannot be opened or upgraded (HTTP 503, exit 8)
 
 Messages name the value that was wrong and the way out, e.g.
 "Unknown lifecycle 'defualt'; defined: default, fast".
@@ -27,6 +28,7 @@ __all__ = [
     "NotFound",
     "RelmanError",
     "ServerUnreachable",
+    "StoreUnavailable",
     "Unauthenticated",
 ]
 
@@ -117,3 +119,7 @@ class Conflict(RelmanError):
 
 class ServerUnreachable(RelmanError):
     code = "server_unreachable"
+
+
+class StoreUnavailable(RelmanError):
+    code = "store_unavailable"

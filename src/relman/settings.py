@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from relman.errors import InvalidInput
+
 __all__ = ["Settings"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -30,11 +32,23 @@ class Settings:
             database_url=database_url,
             url=(env.get("RELMAN_URL") or DEFAULT_URL).rstrip("/"),
             token=env.get("RELMAN_TOKEN") or None,
-            anonymous_read=_flag(env.get("RELMAN_ANONYMOUS_READ"), default=True),
+            anonymous_read=_flag(
+                "RELMAN_ANONYMOUS_READ", env.get("RELMAN_ANONYMOUS_READ"), default=True
+            ),
         )
 
 
-def _flag(value: str | None, *, default: bool) -> bool:
-    if value is None or value == "":
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, value: str | None, *, default: bool) -> bool:
+    if value is None or value.strip() == "":
         return default
-    return value.strip().lower() not in {"0", "false", "no", "off"}
+    word = value.strip().lower()
+    if word in _TRUE | _FALSE:
+        return word in _TRUE
+    raise InvalidInput(
+        f"{name}='{value}' is not true or false; use one of: true, false, 1, 0, yes, no, on, off",
+        details={"variable": name, "value": value},
+    )

@@ -239,3 +239,18 @@ def test_metrics_are_in_prometheus_text_format(configured: Api) -> None:
     assert "relman_services 1.0" in text
     assert 'relman_deployments{state="succeeded"} 0.0' in text
     assert 'relman_http_requests_total{method="GET",route="/api/v1/services",status="200"}' in text
+
+
+def test_a_non_bearer_authorization_header_is_refused_saying_how(configured: Api) -> None:
+    for path in ("/api/v1/services", "/api/v1/tokens"):
+        response = configured.client.get(
+            path, headers={"Authorization": f"Token {configured.tokens['admin']}"}
+        )
+        assert response.status_code == 401
+        assert "must read 'Bearer <token>'" in response.json()["error"]["message"]
+
+
+def test_openapi_declares_the_bearer_scheme(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())

@@ -101,6 +101,8 @@ def test_releases_are_registered_once_and_conflicts_exit_5(
     repeat = server.cli(*args, token=admin)
     assert repeat.returncode == 0
     assert _json(repeat)["id"] == made["id"]
+    said = server.cli(*args[:-1], token=admin)
+    assert "api 1.4.0 was already registered with this content" in said.stdout
 
     clash = server.cli(
         "release", "create", "api", "--version", "1.4.0", "--commit", "def5678", token=admin
@@ -186,3 +188,27 @@ def test_version_and_help_need_no_server(tmp_path: Path) -> None:
     usage = offline.cli("release", "create")
     assert usage.returncode == 2
     assert "Missing argument" in usage.stderr
+
+
+def test_local_commands_say_when_they_made_a_new_store(tmp_path: Path) -> None:
+    local = Server(f"http://127.0.0.1:{free_port()}", tmp_path / "home", None)  # type: ignore[arg-type]
+    upgraded = _json(local.cli("db", "upgrade", "--json"))
+    assert upgraded == {"store": f"sqlite:///{tmp_path}/home/relman.db", "created": True}
+    elsewhere = Server(local.url, tmp_path / "other", None)  # type: ignore[arg-type]
+    first = elsewhere.cli("token", "create", "--user", "me", "--role", "viewer")
+    assert "there was no relman store at" in first.stderr
+    second = elsewhere.cli("token", "create", "--user", "me", "--role", "viewer")
+    assert second.returncode == 0
+    assert "no relman store" not in second.stderr
+
+
+def test_serve_on_a_busy_port_fails_before_touching_the_store(
+    server: Server, tmp_path: Path
+) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    home = tmp_path / "second"
+    second = Server(server.url, home, None)  # type: ignore[arg-type]
+    result = second.cli("serve", "--port", port, "--demo")
+    assert result.returncode == 1
+    assert f"Cannot listen on 127.0.0.1:{port}: is in use" in result.stderr
+    assert not home.exists()

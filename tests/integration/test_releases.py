@@ -55,7 +55,7 @@ def test_build_metadata_does_not_make_a_second_release_of_the_same_version(
     catalog: Database,
 ) -> None:
     _create(catalog, "1.4.0+build.1")
-    with pytest.raises(Conflict, match="version"):
+    with pytest.raises(Conflict, match="build metadata does not make a new version"):
         _create(catalog, "1.4.0+build.2")
 
 

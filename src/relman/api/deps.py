@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from relman.domain.roles import Permission, Role, require
+from relman.errors import Unauthenticated
 from relman.services.tokens import Principal, authenticate
 from relman.store.database import Database
 from relman.store.unit_of_work import Clock, UnitOfWork, read_session
@@ -31,16 +33,31 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
+# Declares the scheme in OpenAPI (the Authorize button in /docs); we read the header ourselves.
+_scheme = HTTPBearer(auto_error=False, description="A relman token: relman_<id>_<secret>")
+
+
 def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated(
+            f"The Authorization header must read 'Bearer <token>', not '{scheme} …'",
+            details={"scheme": scheme},
+        )
+    return value.strip()
 
 
 def allow(permission: Permission) -> Callable[..., Principal]:
     """A dependency that authenticates the caller and checks `permission`."""
 
-    def dependency(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Principal:
+    def dependency(
+        request: Request,
+        ctx: Annotated[AppContext, Depends(context)],
+        _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_scheme)],
+    ) -> Principal:
         token = _bearer(request)
         if token is None and permission is Permission.READ and ctx.anonymous_read:
             return ANONYMOUS

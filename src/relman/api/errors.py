@@ -15,6 +15,7 @@ from relman.errors import (
     InvalidInput,
     NotFound,
     RelmanError,
+    StoreUnavailable,
     Unauthenticated,
 )
 
@@ -26,6 +27,7 @@ STATUS_OF: dict[type[RelmanError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    StoreUnavailable: 503,
 }
 
 

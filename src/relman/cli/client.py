@@ -28,6 +28,7 @@ class ApiClient:
         if settings.token:
             headers["Authorization"] = f"Bearer {settings.token}"
         self.url = settings.url
+        self.last_status = 0
         self._http = httpx.Client(
             base_url=settings.url, headers=headers, timeout=30.0, transport=transport
         )
@@ -62,9 +63,17 @@ class ApiClient:
                 "start it with 'relman serve' or set RELMAN_URL",
                 details={"url": self.url},
             ) from None
-        if response.is_success:
+        self.last_status = response.status_code
+        if not response.is_success:
+            raise _error_from(response)
+        try:
             return response.json()
-        raise _error_from(response)
+        except ValueError:
+            raise errors.RelmanError(
+                f"{self.url} answered {response.status_code} with something other than JSON; "
+                "is RELMAN_URL the relman server's root (like http://127.0.0.1:8000)?",
+                details={"url": self.url, "status": response.status_code},
+            ) from None
 
 
 def _error_from(response: httpx.Response) -> errors.RelmanError:

@@ -17,6 +17,7 @@ from relman.errors import (
     NotFound,
     RelmanError,
     ServerUnreachable,
+    StoreUnavailable,
     Unauthenticated,
 )
 
@@ -33,6 +34,7 @@ EXIT_CODES: dict[type[RelmanError], int] = {
     Unauthenticated: 6,
     Forbidden: 6,
     ServerUnreachable: 7,
+    StoreUnavailable: 8,
 }
 
 
@@ -63,4 +65,4 @@ def report_error(exc: RelmanError, as_json: bool) -> None:
             err_console.print(f"  {issue}", markup=False)
         return
     err_console.print("[red]error:[/] ", end="")
-    err_console.print(exc.message, markup=False)
+    err_console.print(exc.message, markup=False, soft_wrap=True)

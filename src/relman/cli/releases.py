@@ -42,11 +42,13 @@ def create(
     }
     with api() as client:
         release = client.post("/api/v1/releases", body)
+        created = client.last_status == 201
+    what = "registered" if created else "was already registered with this content"
     emit(
         release,
         as_json,
         lambda: console.print(
-            f"Release {release['service']} {release['version']} registered (id {release['id']})."
+            f"Release {release['service']} {release['version']} {what} (id {release['id']})."
         ),
     )
 

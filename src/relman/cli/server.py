@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Annotated
 
 import typer
@@ -9,10 +11,11 @@ import uvicorn
 
 from relman.api.app import create_app
 from relman.bootstrap import open_database, safe_url
-from relman.cli.output import err_console
+from relman.cli.common import JsonOption
+from relman.cli.output import emit, err_console
+from relman.errors import RelmanError
 from relman.services.demo import seed_demo
 from relman.settings import Settings
-from relman.store.unit_of_work import UnitOfWork
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 
@@ -23,27 +26,54 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Seed the demo workspace into an empty store.")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the relman server (API, dashboard, metrics); upgrades the schema first."""
     settings = Settings.from_env()
+    listener = _bind(host, port)  # before touching the store: a busy port changes nothing
     database = open_database(settings)
-    if demo:
-        with UnitOfWork(database) as uow:
-            seeded = seed_demo(uow)
-        err_console.print(
-            "Seeded the demo workspace." if seeded else "Store has services; demo not seeded."
-        )
-    err_console.print(
-        f"relman serving on http://{host}:{port} (store: {safe_url(settings.database_url)})",
-        soft_wrap=True,
-    )
+    seeded = seed_demo(database) if demo else False
+    url = f"http://{host}:{port}"
+    started = {"url": url, "store": safe_url(settings.database_url), "demo_seeded": seeded}
+
+    def render() -> None:
+        if demo:
+            err_console.print(
+                "Seeded the demo workspace." if seeded else "Store has services; demo not seeded."
+            )
+        err_console.print(f"relman serving on {url} (store: {started['store']})", soft_wrap=True)
+
+    emit(started, as_json, render)
     app = create_app(database, anonymous_read=settings.anonymous_read)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
+    server.run(sockets=[listener])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        reason = "is in use: stop the other server or pick --port" if busy else exc.strerror
+        raise RelmanError(
+            f"Cannot listen on {host}:{port}: {reason}", details={"host": host, "port": port}
+        ) from None
+    sock.listen(2048)
+    return sock
 
 
 @db_app.command("upgrade")
-def upgrade() -> None:
+def upgrade(as_json: JsonOption = False) -> None:
     """Bring the store's schema to the newest version (serve does this on start)."""
     settings = Settings.from_env()
-    open_database(settings)
-    err_console.print(f"Schema is current ({safe_url(settings.database_url)}).")
+    database = open_database(settings)
+    result = {"store": safe_url(settings.database_url), "created": database.created}
+    emit(
+        result,
+        as_json,
+        lambda: err_console.print(f"Schema is current ({result['store']}).", soft_wrap=True),
+    )

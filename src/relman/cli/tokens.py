@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from relman.bootstrap import open_database
+from relman.bootstrap import open_database, safe_url
 from relman.cli.common import JsonOption, api
 from relman.cli.output import console, emit, err_console
 from relman.services.tokens import create_token
@@ -31,7 +31,15 @@ def create(
     The token goes to standard output and is shown only this once:
     export RELMAN_TOKEN=$(relman token create --user me --role admin)
     """
-    database = open_database(Settings.from_env())
+    settings = Settings.from_env()
+    database = open_database(settings)
+    if database.created:
+        err_console.print(
+            f"[yellow]warning:[/] there was no relman store at {safe_url(settings.database_url)}; "
+            "made a new one. A server using another RELMAN_HOME or RELMAN_DATABASE_URL will not "
+            "know this token.",
+            soft_wrap=True,
+        )
     with UnitOfWork(database) as uow:
         issued = create_token(
             uow,
@@ -41,7 +49,13 @@ def create(
             actor=f"local:{getpass.getuser()}",
         )
     row = issued.row
-    data = {"id": row.id, "user": row.user, "role": row.role, "token": issued.secret}
+    data = {
+        "id": row.id,
+        "user": row.user,
+        "role": row.role,
+        "token": issued.secret,
+        "store": safe_url(settings.database_url),
+    }
 
     def render() -> None:
         err_console.print(

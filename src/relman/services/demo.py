@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 
 from sqlalchemy import func, select
@@ -14,8 +14,9 @@ from relman.domain.releases import ReleaseContent
 from relman.services.config_apply import apply_config
 from relman.services.deployments import record_deployment
 from relman.services.releases import create_release
+from relman.store.database import Database
 from relman.store.tables import ServiceRow
-from relman.store.unit_of_work import UnitOfWork
+from relman.store.unit_of_work import Clock, UnitOfWork, utcnow
 
 __all__ = ["seed_demo"]
 
@@ -63,35 +64,47 @@ _HISTORY = [
 ]
 
 
-def seed_demo(uow: UnitOfWork) -> bool:
-    """Fill an empty store with the demo workspace; leave a store that has services alone."""
-    if uow.session.scalar(select(func.count()).select_from(ServiceRow)):
-        return False
-    text = resources.files("relman.demo").joinpath("relman.yaml").read_text()
-    apply_config(uow, load_config(text, "demo/relman.yaml"), actor=ACTOR)
-    now = uow.clock()
+def seed_demo(database: Database, clock: Clock = utcnow) -> bool:
+    """Fill an empty store with the demo workspace; leave a store that has services alone.
+
+    Each release and deployment is written with the clock at its own moment in the history.
+    """
+    now = clock()
+    with UnitOfWork(database, clock) as uow:
+        if uow.session.scalar(select(func.count()).select_from(ServiceRow)):
+            return False
+        text = resources.files("relman.demo").joinpath("relman.yaml").read_text()
+        apply_config(uow, load_config(text, "demo/relman.yaml"), actor=ACTOR)
     registered: set[tuple[str, str]] = set()
     for step in sorted(_HISTORY, key=lambda s: -s.days_ago):
         when = now - timedelta(days=step.days_ago)
-        if (step.service, step.version) not in registered:
-            content = ReleaseContent.build(
-                step.version,
-                commit=hashlib.sha1(f"{step.service}{step.version}".encode()).hexdigest(),  # noqa: S324
-                notes=f"{step.service} {step.version}: see the changelog.",
-                artifacts=[(f"{step.service}.tar.gz", _digest(step))],
+        with UnitOfWork(database, _at(when)) as uow:
+            if (step.service, step.version) not in registered:
+                _register(uow, step)
+                registered.add((step.service, step.version))
+            record_deployment(
+                uow,
+                service=step.service,
+                version=step.version,
+                environment=step.environment,
+                state=step.state,
+                actor=step.by,
             )
-            create_release(uow, step.service, content, actor="ci")
-            registered.add((step.service, step.version))
-        record_deployment(
-            uow,
-            service=step.service,
-            version=step.version,
-            environment=step.environment,
-            state=step.state,
-            actor=step.by,
-            at=when,
-        )
     return True
+
+
+def _at(moment: datetime) -> Clock:
+    return lambda: moment
+
+
+def _register(uow: UnitOfWork, step: _Step) -> None:
+    content = ReleaseContent.build(
+        step.version,
+        commit=hashlib.sha1(f"{step.service}{step.version}".encode()).hexdigest(),  # noqa: S324
+        notes=f"{step.service} {step.version}: see the changelog.",
+        artifacts=[(f"{step.service}.tar.gz", _digest(step))],
+    )
+    create_release(uow, step.service, content, actor="ci")
 
 
 def _digest(step: _Step) -> str:

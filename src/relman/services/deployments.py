@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -58,7 +57,6 @@ def record_deployment(
     state: str,
     actor: str,
     reason: str | None = None,
-    at: datetime | None = None,
 ) -> DeploymentView:
     """Record a deployment that happened outside relman (it must have ended)."""
     session = uow.session
@@ -67,7 +65,7 @@ def record_deployment(
     env_row = get_environment(session, environment)
     _check_in_lifecycle(session, service_row, env_row)
     release = get_release(session, service, version)
-    when = at or uow.clock()
+    when = uow.clock()
     row = DeploymentRow(
         service_id=service_row.id,
         environment_id=env_row.id,

@@ -36,7 +36,7 @@ class Attempt:
             "deployment_id": self.deployment_id,
             "version": self.version,
             "state": self.state,
-            "at": self.at.isoformat(),
+            "at": _iso(self.at),
             "by": self.by,
         }
 
@@ -52,7 +52,7 @@ class Cell:
         out: dict[str, Any] = {
             "version": self.current.version if self.current else None,
             "state": self.current.state if self.current else None,
-            "deployed_at": self.current.at.isoformat() if self.current else None,
+            "deployed_at": _iso(self.current.at) if self.current else None,
             "deployed_by": self.current.by if self.current else None,
             "deployment_id": self.current.deployment_id if self.current else None,
             "latest": self.latest.to_dict() if self.latest else None,
@@ -124,3 +124,8 @@ def _newest_per_cell(
         newest = newest.where(DeploymentRow.state == DeploymentState.SUCCEEDED.value)
     rows = session.execute(deployment_views().where(DeploymentRow.id.in_(newest)))
     return {(svc, env): DeploymentView(row, svc, env, ver) for row, svc, env, ver in rows}
+
+
+def _iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, as the rest of the API writes times."""
+    return moment.isoformat().replace("+00:00", "Z")

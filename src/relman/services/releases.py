@@ -76,6 +76,13 @@ def create_release(
             uow.commit()
             return ReleaseCreated(row, service.name, created=True)
     differs = release_differences(_content_of(existing), content)
+    if "version" in differs:
+        raise Conflict(
+            f"{service.name} {existing.version} already exists and {content.version_text} has "
+            "the same precedence (build metadata does not make a new version); bump the "
+            "version instead",
+            details={"service": service.name, "version": existing.version, "differs": differs},
+        )
     if differs:
         raise Conflict(
             f"{service.name} {existing.version} already exists with a different "

@@ -25,6 +25,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.created = False  # set by bootstrap when its upgrade made a new store
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             _ensure_parent_dir(url)
@@ -34,13 +35,18 @@ class Database:
             self.writer = create_engine(url, pool_pre_ping=True)
             self.reader = self.writer
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration (safe to call on every start)."""
+    def upgrade(self) -> bool:
+        """Bring the schema to the newest migration (safe on every start).
+
+        Returns True when the store was empty before: a new store was just made.
+        """
+        was_empty = not self.has_schema()
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.writer.begin() as connection:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
+        return was_empty
 
     def has_schema(self) -> bool:
         return inspect(self.reader).has_table("alembic_version")

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from relman.bootstrap import open_database
+from relman.errors import InvalidInput, StoreUnavailable
+from relman.services.demo import seed_demo
+from relman.services.inventory import build_inventory
+from relman.settings import Settings
+from relman.store.database import Database
+from relman.store.tables import DeploymentRow, ReleaseRow
+from relman.store.unit_of_work import read_session
+from relman.testing import FrozenClock
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("mysql://u@127.0.0.1/x", "names 'mysql'"),
+        ("postgres://u@127.0.0.1/x", "write postgresql+psycopg://"),
+    ],
+)
+def test_an_unsupported_database_url_is_refused_clearly(url: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput, match="SQLite or PostgreSQL") as caught:
+        open_database(Settings.from_env({"RELMAN_DATABASE_URL": url}))
+    assert fragment in caught.value.message
+
+
+@pytest.mark.postgres
+def test_an_unreachable_store_is_named_without_its_password(postgres_url: str) -> None:
+    url = "postgresql+psycopg://no_such_role:hunter2@127.0.0.1:5432/test"
+    with pytest.raises(StoreUnavailable) as caught:
+        open_database(Settings.from_env({"RELMAN_DATABASE_URL": url}))
+    assert "no_such_role" in caught.value.message
+    assert "hunter2" not in caught.value.message
+    assert "***" in caught.value.message
+
+
+def test_a_new_store_says_it_is_new_once(tmp_path: Path) -> None:
+    settings = Settings.from_env({"RELMAN_HOME": str(tmp_path / "home")})
+    first = open_database(settings)
+    second = open_database(settings)
+    assert (first.created, second.created) == (True, False)
+    first.dispose()
+    second.dispose()
+
+
+def test_the_demo_seeds_an_empty_store_once_with_dated_history(database: Database) -> None:
+    clock = FrozenClock()
+    assert seed_demo(database, clock) is True
+    assert seed_demo(database, clock) is False
+    with read_session(database) as session:
+        releases = session.scalar(select(func.count()).select_from(ReleaseRow))
+        oldest = session.scalar(select(func.min(DeploymentRow.created_at)))
+        first_release = session.scalar(select(func.min(ReleaseRow.created_at)))
+        inventory = build_inventory(session).to_dict()
+    assert releases == 11
+    assert oldest == first_release
+    assert (clock.now - oldest).days == 14
+    cells = {s["name"]: s["cells"] for s in inventory["services"]}
+    assert cells["api"]["production"]["version"] == "1.3.0"
+    assert cells["billing"]["production"]["latest"]["state"] == "failed"
+    assert cells["docs-site"]["dev"] is None
