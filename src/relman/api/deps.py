@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from relman.api.schemas import PageOf
 from relman.domain.roles import Permission, Role, require
 from relman.errors import Unauthenticated
 from relman.services.tokens import Principal, authenticate
@@ -17,6 +18,8 @@ from relman.store.database import Database
 from relman.store.unit_of_work import Clock, UnitOfWork, read_session
 
 __all__ = ["ANONYMOUS", "AppContext", "Page", "Reader", "Reading", "Writer", "allow"]
+
+T = TypeVar("T")
 
 ANONYMOUS = Principal(user="anonymous", role=Role.VIEWER)
 
@@ -86,6 +89,10 @@ Writer = Annotated[UnitOfWork, Depends(_writer)]
 class Pagination:
     limit: int
     offset: int
+
+    def of(self, items: list[T], total: int) -> PageOf[T]:
+        """The page holding `items`, out of `total`."""
+        return PageOf(items=items, total=total, limit=self.limit, offset=self.offset)
 
 
 def _page(

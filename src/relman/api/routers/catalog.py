@@ -56,9 +56,7 @@ def _page_of(
 ) -> PageOf[Item]:
     rows = session.scalars(select(model).order_by(*order).limit(page.limit).offset(page.offset))
     total = session.scalar(select(func.count()).select_from(model)) or 0
-    return PageOf(
-        items=[convert(r) for r in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    return page.of([convert(r) for r in rows], total)
 
 
 @router.get("/environments", response_model=PageOf[EnvironmentRead])

@@ -65,9 +65,7 @@ def list_all_deployments(
     views, total = list_deployments(
         session, service=service, environment=environment, limit=page.limit, offset=page.offset
     )
-    return PageOf(
-        items=[_read(v) for v in views], total=total, limit=page.limit, offset=page.offset
-    )
+    return page.of([_read(v) for v in views], total)
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentRead)

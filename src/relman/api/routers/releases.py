@@ -61,7 +61,7 @@ def list_all_releases(
 ) -> PageOf[ReleaseRead]:
     rows, total = list_releases(session, service=service, limit=page.limit, offset=page.offset)
     items = [_read(row, name) for row, name in rows]
-    return PageOf(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)
 
 
 @router.get("/releases/{service}/{version}", response_model=ReleaseRead)

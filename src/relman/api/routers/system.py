@@ -66,7 +66,7 @@ def get_audit(
     )
     total = session.scalar(select(func.count()).select_from(AuditEventRow)) or 0
     items = [AuditRead.model_validate(r) for r in rows]
-    return PageOf(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)
 
 
 @router.get("/healthz", tags=["system"])

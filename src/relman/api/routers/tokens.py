@@ -36,7 +36,7 @@ def get_tokens(
         session, include_revoked=include_revoked, limit=page.limit, offset=page.offset
     )
     items = [TokenRead.model_validate(r) for r in rows]
-    return PageOf(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)
