@@ -48,6 +48,12 @@ def _check_backend(url: str) -> None:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
         backend = None
+    if backend == "sqlite" and make_url(url).database in (None, "", ":memory:"):
+        raise InvalidInput(
+            "RELMAN_DATABASE_URL names an in-memory SQLite database, which would lose "
+            "everything on exit; name a file, e.g. sqlite:///var/lib/relman/relman.db",
+            details={"backend": backend},
+        )
     if backend in _BACKENDS:
         return
     hint = " (write postgresql+psycopg://…)" if backend == "postgres" else ""

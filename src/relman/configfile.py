@@ -50,6 +50,15 @@ def load_config(text: str, filename: str = "relman.yaml") -> ConfigDocument:
         raise ConfigError([_yaml_issue(exc, text, filename)]) from None
     try:
         return _load(loader, text, filename)
+    except RecursionError:  # PyYAML composes and constructs recursively
+        issue = ConfigIssue(
+            path=(),
+            message="the file nests lists or mappings too deeply to read",
+            expected="a relman.yaml of a few levels",
+            file=filename,
+            line=1,
+        )
+        raise ConfigError([issue]) from None
     finally:
         loader.dispose()
 

@@ -241,16 +241,80 @@ def test_metrics_are_in_prometheus_text_format(configured: Api) -> None:
     assert 'relman_http_requests_total{method="GET",route="/api/v1/services",status="200"}' in text
 
 
-def test_a_non_bearer_authorization_header_is_refused_saying_how(configured: Api) -> None:
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("Token {token}", "is not 'Bearer'"),
+        ("{token}", "is not 'Bearer'"),
+        ("Bearer", "has no token after 'Bearer'"),
+        ("Bearer   ", "has no token after 'Bearer'"),
+    ],
+)
+def test_a_malformed_authorization_header_is_refused_without_echoing_it(
+    configured: Api, header: str, problem: str
+) -> None:
+    token = configured.tokens["admin"]
+    secret = token.split("_", 2)[2]
     for path in ("/api/v1/services", "/api/v1/tokens"):
         response = configured.client.get(
-            path, headers={"Authorization": f"Token {configured.tokens['admin']}"}
+            path, headers={"Authorization": header.format(token=token)}
         )
         assert response.status_code == 401
-        assert "must read 'Bearer <token>'" in response.json()["error"]["message"]
+        assert problem in response.json()["error"]["message"]
+        assert secret not in response.text
 
 
 def test_openapi_declares_the_bearer_scheme(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     schemes = spec["components"]["securitySchemes"]
     assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "fragment"),
+    [
+        ("get", "/api/v1/deployments/99999999999999999999", None, "deployment_id"),
+        ("get", "/api/v1/releases?offset=99999999999999999999", None, "offset"),
+        ("post", "/api/v1/releases", {"service": "api", "version": "1." * 100 + "0"}, "version"),
+        (
+            "post",
+            "/api/v1/tokens",
+            {"user": "u", "role": "viewer", "description": "d" * 201},
+            "description",
+        ),
+        ("post", "/api/v1/releases", {"service": "a" * 64, "version": "1.0.0"}, "service"),
+    ],
+)
+def test_out_of_range_input_is_422_not_a_crash(
+    configured: Api, method: str, path: str, body: dict[str, str] | None, fragment: str
+) -> None:
+    kwargs = {"json": body} if body is not None else {}
+    response = configured.client.request(method, path, headers=configured.auth("admin"), **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == 422, response.text
+    assert fragment in response.json()["error"]["message"]
+
+
+def test_a_store_failure_is_a_503_in_the_error_envelope(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broken = Database(f"sqlite:///{tmp_path}/no-schema.db")  # never upgraded: no tables
+    with TestClient(create_app(broken, anonymous_read=True)) as client:
+        response = client.get("/api/v1/services")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "store_unavailable"
+    broken.dispose()
+
+
+def test_an_unexpected_error_is_a_500_in_the_error_envelope(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import relman.api.routers.system as system
+
+    def explode(_session: object) -> object:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(system, "build_inventory", explode)
+    app = create_app(database, anonymous_read=True)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/inventory")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal"
+    assert "secret internals" not in response.text

@@ -64,3 +64,32 @@ def test_the_demo_seeds_an_empty_store_once_with_dated_history(database: Databas
     assert cells["api"]["production"]["version"] == "1.3.0"
     assert cells["billing"]["production"]["latest"]["state"] == "failed"
     assert cells["docs-site"]["dev"] is None
+
+
+def test_an_in_memory_sqlite_store_is_refused() -> None:
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        with pytest.raises(InvalidInput, match="in-memory SQLite"):
+            open_database(Settings.from_env({"RELMAN_DATABASE_URL": url}))
+
+
+def test_a_demo_seed_that_fails_half_way_leaves_an_empty_store(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import relman.services.demo as demo
+
+    calls = {"n": 0}
+    original = demo.record_deployment
+
+    def failing(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise RuntimeError("power cut")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(demo, "record_deployment", failing)
+    with pytest.raises(RuntimeError, match="power cut"):
+        seed_demo(database, FrozenClock())
+    with read_session(database) as session:
+        assert session.scalar(select(func.count()).select_from(ReleaseRow)) == 0
+    monkeypatch.setattr(demo, "record_deployment", original)
+    assert seed_demo(database, FrozenClock()) is True

@@ -105,3 +105,27 @@ def test_reordering_environments_is_a_change_of_position(
     result = _apply(database, clock, swapped)
     assert result.changed == ["environment/staging", "environment/dev"]
     assert result.changes["environment/dev"] == ["position"]
+
+
+def test_concurrent_applies_do_not_collide(database: Database) -> None:
+    import threading
+
+    results: list[object] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(_apply(database, FrozenClock(), CATALOG))
+        except BaseException as exc:  # collected and asserted below
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not [r for r in results if isinstance(r, BaseException)]
+    created = [r.created for r in results]  # type: ignore[attr-defined]
+    assert sorted(len(c) for c in created) == [0, 0, 0, 7]
+    assert _counts(database)[:3] == (3, 2, 2)

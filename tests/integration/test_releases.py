@@ -135,3 +135,18 @@ def test_racing_identical_creates_all_succeed_with_one_release(catalog: Database
     assert errors == []
     assert len(ids) == 6
     assert len(set(ids)) == 1
+
+
+def test_a_lookup_with_build_metadata_must_match_it_exactly(catalog: Database) -> None:
+    _create(catalog, "1.4.0+build.5")
+    with read_session(catalog) as session:
+        assert get_release(session, "api", "1.4.0").version == "1.4.0+build.5"
+        assert get_release(session, "api", "1.4.0+build.5").version == "1.4.0+build.5"
+        with pytest.raises(NotFound, match=r"no release 1\.4\.0\+build\.6"):
+            get_release(session, "api", "1.4.0+build.6")
+
+
+def test_the_longest_allowed_prerelease_fits_the_store(catalog: Database) -> None:
+    version = "1.0.0-" + ".".join(["1"] * 61)
+    assert len(version) == 127
+    assert _create(catalog, version).created

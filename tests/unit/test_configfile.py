@@ -286,3 +286,12 @@ def test_the_user_guide_shows_what_relman_really_prints_for_its_bad_example() ->
     with pytest.raises(ConfigError) as caught:
         load_config(bad_example)
     assert caught.value.message in USER_GUIDE.read_text(encoding="utf-8")
+
+
+def test_a_pathologically_deep_file_is_an_issue_not_a_crash() -> None:
+    deep = "version: 1\nservices: " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(ConfigError) as caught:
+        load_config(deep, "deep.yaml")
+    [issue] = caught.value.issues
+    assert "nests lists or mappings too deeply" in issue.message
+    assert issue.file == "deep.yaml"

@@ -20,6 +20,7 @@ from relman.store.unit_of_work import Clock, UnitOfWork, read_session
 __all__ = ["ANONYMOUS", "AppContext", "Page", "Reader", "Reading", "Writer", "allow"]
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # ids and offsets are 32-bit integers in the store
 
 ANONYMOUS = Principal(user="anonymous", role=Role.VIEWER)
 
@@ -41,16 +42,17 @@ _scheme = HTTPBearer(auto_error=False, description="A relman token: relman_<id>_
 
 
 def _bearer(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; never echoes what was sent."""
     header = request.headers.get("authorization")
     if header is None:
         return None
     scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthenticated(
-            f"The Authorization header must read 'Bearer <token>', not '{scheme} …'",
-            details={"scheme": scheme},
-        )
-    return value.strip()
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    problem = "has no token after 'Bearer'" if scheme.lower() == "bearer" else "is not 'Bearer'"
+    raise Unauthenticated(
+        f"The Authorization header {problem}; send 'Authorization: Bearer <token>'"
+    )
 
 
 def allow(permission: Permission) -> Callable[..., Principal]:
@@ -97,7 +99,7 @@ class Pagination:
 
 def _page(
     limit: Annotated[int, Query(ge=1, le=500, description="How many items at most")] = 50,
-    offset: Annotated[int, Query(ge=0, description="How many items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="How many items to skip")] = 0,
 ) -> Pagination:
     return Pagination(limit, offset)
 

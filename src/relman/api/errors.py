@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from relman.errors import (
@@ -20,6 +22,8 @@ from relman.errors import (
 )
 
 __all__ = ["STATUS_OF", "install_error_handlers"]
+
+logger = logging.getLogger("relman.api")
 
 STATUS_OF: dict[type[RelmanError], int] = {
     InvalidInput: 422,
@@ -74,7 +78,29 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _store_error(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("store error: %s", type(exc).__name__)
+    return JSONResponse(
+        error_body(
+            "store_unavailable",
+            "The store could not complete the request; try again, and check the server's "
+            "database if it persists",
+        ),
+        status_code=503,
+    )
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unexpected error", exc_info=exc)
+    return JSONResponse(
+        error_body("internal", "Unexpected error in relman; the server log has the details"),
+        status_code=500,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(SQLAlchemyError, _store_error)
     app.add_exception_handler(RelmanError, _relman_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

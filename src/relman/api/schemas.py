@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,17 +44,23 @@ class ServiceRead(BaseModel):
     updated_at: datetime
 
 
+Name = Annotated[str, Field(min_length=1, max_length=63)]
+Text = Annotated[str, Field(max_length=100_000)]
+
+
 class Artifact(Strict):
-    name: str
-    digest: str = Field(examples=["sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c1"])
+    name: str = Field(max_length=200)
+    digest: str = Field(
+        max_length=300, examples=["sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c1"]
+    )
 
 
 class ReleaseCreate(Strict):
-    service: str
-    version: str = Field(examples=["1.4.0", "1.4.0-rc.1"])
-    commit: str | None = None
-    notes: str | None = None
-    artifacts: list[Artifact] = []
+    service: Name
+    version: str = Field(max_length=128, examples=["1.4.0", "1.4.0-rc.1"])
+    commit: str | None = Field(default=None, max_length=64)
+    notes: Text | None = None
+    artifacts: list[Artifact] = Field(default=[], max_length=100)
 
 
 class ReleaseRead(BaseModel):
@@ -71,11 +77,11 @@ class ReleaseRead(BaseModel):
 class DeploymentCreate(Strict):
     """Record a deployment that ran outside relman; it must have ended."""
 
-    service: str
-    version: str
-    environment: str
-    state: str = Field(examples=["succeeded"])
-    reason: str | None = None
+    service: Name
+    version: str = Field(max_length=128)
+    environment: Name
+    state: str = Field(max_length=20, examples=["succeeded"])
+    reason: Text | None = None
 
 
 class DeploymentRead(BaseModel):
@@ -91,9 +97,9 @@ class DeploymentRead(BaseModel):
 
 
 class TokenCreate(Strict):
-    user: str
-    role: str = Field(examples=["deployer"])
-    description: str | None = None
+    user: str = Field(max_length=100)
+    role: str = Field(max_length=20, examples=["deployer"])
+    description: str | None = Field(default=None, max_length=200)
 
 
 class TokenRead(BaseModel):
@@ -114,8 +120,8 @@ class TokenCreated(TokenRead):
 
 
 class ConfigRequest(Strict):
-    text: str = Field(description="The relman.yaml text")
-    filename: str = "relman.yaml"
+    text: str = Field(max_length=2_000_000, description="The relman.yaml text")
+    filename: str = Field(default="relman.yaml", max_length=300)
     dry_run: bool = False
 
 

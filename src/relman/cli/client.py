@@ -26,6 +26,11 @@ class ApiClient:
     def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None):
         headers = {"User-Agent": "relman-cli"}
         if settings.token:
+            if not settings.token.isascii() or not settings.token.isprintable():
+                raise errors.InvalidInput(
+                    "RELMAN_TOKEN holds characters no token has; copy the token again "
+                    "(it looks like relman_<id>_<secret>)"
+                )
             headers["Authorization"] = f"Bearer {settings.token}"
         self.url = settings.url
         self.last_status = 0

@@ -6,11 +6,12 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from relman import __version__
 from relman.cli import config, deployments, releases, server, status, tokens
 from relman.cli.output import exit_code_for, report_error
-from relman.errors import RelmanError
+from relman.errors import RelmanError, StoreUnavailable
 
 __all__ = ["app", "main"]
 
@@ -63,3 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     except RelmanError as exc:
         report_error(exc, as_json="--json" in args)
         sys.exit(exit_code_for(exc))
+    except SQLAlchemyError as exc:  # a local command's store failed mid-way
+        # Only the driver's first line: the full text may carry SQL parameters.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        failure = StoreUnavailable(f"The store failed: {type(exc).__name__}: {reason}")
+        report_error(failure, as_json="--json" in args)
+        sys.exit(exit_code_for(failure))

@@ -60,6 +60,10 @@ def _read_notes(path: Path) -> str:
         raise InvalidInput(
             f"Cannot read notes file '{path}': {exc.strerror}", details={"path": str(path)}
         ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"Notes file '{path}' is not UTF-8 text", details={"path": str(path)}
+        ) from None
 
 
 @app.command("list")

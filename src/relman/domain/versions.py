@@ -17,6 +17,7 @@ from relman.errors import InvalidInput
 __all__ = ["Version", "parse_version"]
 
 MAX_DIGITS = 64  # longer numbers are refused: no real version needs them
+MAX_LENGTH = 128  # as long as a container image tag may be
 _NUM = r"0|[1-9][0-9]*"
 _PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
 _BUILD_ID = r"[0-9a-zA-Z-]+"
@@ -87,6 +88,12 @@ def _encode_number(value: int) -> str:
 
 def parse_version(text: str) -> Version:
     """Parse a SemVer 2.0 string; a leading 'v' is not part of a version and is refused."""
+    if isinstance(text, str) and len(text.strip()) > MAX_LENGTH:
+        raise InvalidInput(
+            f"Version '{text[:40]}…' is {len(text.strip())} characters long; at most "
+            f"{MAX_LENGTH} are allowed",
+            details={"value": text[:200]},
+        )
     match = _SEMVER.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is not None and _LONG_NUMBER.search(match.group(0)):
         raise InvalidInput(

@@ -39,6 +39,7 @@ def apply_config(
 ) -> ApplyResult:
     """Make the store match `doc` in one transaction; with `dry_run`, roll it back."""
     result = ApplyResult(dry_run=dry_run)
+    uow.lock("config.apply")  # two applies at once: the second sees what the first wrote
     applier = _Applier(uow, actor, result)
     for position, env in enumerate(doc.environments):
         applier.put(EnvironmentRow, "environment", env.name, env.to_dict(), position=position)

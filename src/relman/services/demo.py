@@ -65,31 +65,33 @@ _HISTORY = [
 
 
 def seed_demo(database: Database, clock: Clock = utcnow) -> bool:
-    """Fill an empty store with the demo workspace; leave a store that has services alone.
+    """Fill an empty store with the demo workspace, all in one transaction; leave a store
+    that has services alone.
 
     Each release and deployment is written with the clock at its own moment in the history.
     """
     now = clock()
     with UnitOfWork(database, clock) as uow:
+        uow.lock("demo.seed")
         if uow.session.scalar(select(func.count()).select_from(ServiceRow)):
             return False
-        text = resources.files("relman.demo").joinpath("relman.yaml").read_text()
-        apply_config(uow, load_config(text, "demo/relman.yaml"), actor=ACTOR)
-    registered: set[tuple[str, str]] = set()
-    for step in sorted(_HISTORY, key=lambda s: -s.days_ago):
-        when = now - timedelta(days=step.days_ago)
-        with UnitOfWork(database, _at(when)) as uow:
-            if (step.service, step.version) not in registered:
-                _register(uow, step)
-                registered.add((step.service, step.version))
-            record_deployment(
-                uow,
-                service=step.service,
-                version=step.version,
-                environment=step.environment,
-                state=step.state,
-                actor=step.by,
-            )
+        with uow.batch():
+            text = resources.files("relman.demo").joinpath("relman.yaml").read_text()
+            apply_config(uow, load_config(text, "demo/relman.yaml"), actor=ACTOR)
+            registered: set[tuple[str, str]] = set()
+            for step in sorted(_HISTORY, key=lambda s: -s.days_ago):
+                uow.clock = _at(now - timedelta(days=step.days_ago))
+                if (step.service, step.version) not in registered:
+                    _register(uow, step)
+                    registered.add((step.service, step.version))
+                record_deployment(
+                    uow,
+                    service=step.service,
+                    version=step.version,
+                    environment=step.environment,
+                    state=step.state,
+                    actor=step.by,
+                )
     return True
 
 

@@ -114,7 +114,10 @@ def list_releases(
 
 def get_release(session: Session, service_name: str, version: str) -> ReleaseRow:
     service = get_service(session, service_name)
-    row = _find(session, service.id, parse_version(version).sort_key())
+    wanted = parse_version(version)
+    row = _find(session, service.id, wanted.sort_key())
+    if row is not None and wanted.build and row.version != str(wanted):
+        row = None  # 1.4.0+b2 names a build that was not registered, not 1.4.0+b1
     if row is None:
         newest = session.scalars(
             select(ReleaseRow.version)

@@ -37,6 +37,7 @@ TOKEN_PREFIX = "relman_"  # noqa: S105 (a prefix, not a secret)
 _ID_LENGTH = 10
 _USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,99}$")
 _TOUCH_EVERY = timedelta(minutes=1)
+_DESCRIPTION_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ def create_token(
         raise InvalidInput(
             f"Bad user name '{user}'; use letters, digits and . _ @ : + - (at most 100)",
             details={"field": "user", "value": user},
+        )
+    if description is not None and len(description) > _DESCRIPTION_MAX:
+        raise InvalidInput(
+            f"Token description is {len(description)} characters; at most {_DESCRIPTION_MAX}",
+            details={"field": "description"},
         )
     parsed = parse_role(role)
     token_id = secrets.token_hex(_ID_LENGTH // 2)

@@ -59,7 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 # Byte order on every database, so SemVer sort keys sort by precedence.
-SortKey = String(200).with_variant(String(200, collation="C"), "postgresql")
+SortKey = String(512).with_variant(String(512, collation="C"), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -144,5 +144,5 @@ class AuditEventRow(Base):
     at: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50))
-    object: Mapped[str] = mapped_column(String(200), index=True)
+    object: Mapped[str] = mapped_column(String(300), index=True)
     details: Mapped[dict[str, Any]]

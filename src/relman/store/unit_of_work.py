@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from relman.store.database import Database
@@ -28,6 +31,7 @@ class UnitOfWork:
         self.database = database
         self.clock = clock
         self._session: Session | None = None
+        self._deferred = False
 
     @property
     def session(self) -> Session:
@@ -53,7 +57,31 @@ class UnitOfWork:
         self._session = None
 
     def commit(self) -> None:
+        if self._deferred:
+            self.session.flush()
+            return
         self.session.commit()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Defer the commits made inside to one commit at the end: all of it or none."""
+        self._deferred = True
+        try:
+            yield
+        finally:
+            self._deferred = False
+        self.commit()
+
+    def lock(self, name: str) -> None:
+        """Queue behind other transactions that take the same lock, until this one ends.
+
+        PostgreSQL: a transaction-scoped advisory lock. SQLite needs none: its writers already
+        run one at a time (BEGIN IMMEDIATE).
+        """
+        bind = self.session.get_bind()
+        if bind.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def audit(self, actor: str, action: str, obj: str, **details: Any) -> None:
         """Record a state change; it commits (or rolls back) with the change itself."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from relman.api.deps import Page, Reader, Reading, Writer, allow
+from relman.api.deps import MAX_ID, Page, Reader, Reading, Writer, allow
 from relman.api.schemas import DeploymentCreate, DeploymentRead, PageOf
 from relman.domain.roles import Permission
 from relman.services.deployments import (
@@ -69,5 +69,7 @@ def list_all_deployments(
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentRead)
-def read_deployment(deployment_id: int, session: Reader, _: Reading) -> DeploymentRead:
+def read_deployment(
+    deployment_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: Reader, _: Reading
+) -> DeploymentRead:
     return _read(get_deployment(session, deployment_id))

@@ -12,7 +12,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-SORT_KEY = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
+SORT_KEY = sa.String(512).with_variant(sa.String(512, collation="C"), "postgresql")
 
 
 def _stamps() -> list[sa.Column[object]]:
@@ -121,7 +121,7 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(100), nullable=False),
         sa.Column("action", sa.String(50), nullable=False),
-        sa.Column("object", sa.String(200), nullable=False),
+        sa.Column("object", sa.String(300), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_audit_events"),
     )
