@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from relman.api.app import create_app
 from relman.errors import InvalidInput, StoreUnavailable
 from relman.settings import Settings
 from relman.store.database import Database
-from relman.store.unit_of_work import Clock, utcnow
 
-__all__ = ["build_app", "open_database", "safe_url"]
+__all__ = ["open_database", "safe_url"]
 
 
 def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
@@ -34,10 +31,6 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
             details={"store": where},
         ) from None
     return database
-
-
-def build_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
-    return create_app(open_database(settings), clock=clock, anonymous_read=settings.anonymous_read)
 
 
 _BACKENDS = ("sqlite", "postgresql")

@@ -10,6 +10,7 @@ from relman.store.tables import AuditEventRow, EnvironmentRow, LifecycleRow, Ser
 from relman.store.unit_of_work import UnitOfWork, read_session
 from relman.testing import FrozenClock
 
+from .concurrency import run_together
 from .conftest import CATALOG
 
 
@@ -108,24 +109,7 @@ def test_reordering_environments_is_a_change_of_position(
 
 
 def test_concurrent_applies_do_not_collide(database: Database) -> None:
-    import threading
-
-    results: list[object] = []
-    barrier = threading.Barrier(4)
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            results.append(_apply(database, FrozenClock(), CATALOG))
-        except BaseException as exc:  # collected and asserted below
-            results.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not [r for r in results if isinstance(r, BaseException)]
-    created = [r.created for r in results]  # type: ignore[attr-defined]
-    assert sorted(len(c) for c in created) == [0, 0, 0, 7]
+    results, errors = run_together(4, lambda _: _apply(database, FrozenClock(), CATALOG))
+    assert errors == []
+    assert sorted(len(r.created) for r in results) == [0, 0, 0, 7]
     assert _counts(database)[:3] == (3, 2, 2)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from relman.domain.releases import ReleaseContent
@@ -10,6 +8,8 @@ from relman.services.releases import create_release, get_release, list_releases
 from relman.store.database import Database
 from relman.store.unit_of_work import UnitOfWork, read_session
 from relman.testing import FrozenClock
+
+from .concurrency import run_together
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -96,19 +96,7 @@ def test_a_missing_release_lists_the_newest_ones(catalog: Database) -> None:
 
 
 def test_concurrent_writers_queue_instead_of_failing(catalog: Database) -> None:
-    errors: list[BaseException] = []
-
-    def register(n: int) -> None:
-        try:
-            _create(catalog, f"2.0.{n}")
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=register, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = run_together(8, lambda n: _create(catalog, f"2.0.{n}"))
     assert errors == []
     with read_session(catalog) as session:
         _, total = list_releases(session, service="api", limit=1, offset=0)
@@ -116,22 +104,7 @@ def test_concurrent_writers_queue_instead_of_failing(catalog: Database) -> None:
 
 
 def test_racing_identical_creates_all_succeed_with_one_release(catalog: Database) -> None:
-    ids: list[int] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
-
-    def register() -> None:
-        barrier.wait()
-        try:
-            ids.append(_create(catalog, "3.0.0", commit="abc1234").release.id)
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=register) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    ids, errors = run_together(6, lambda _: _create(catalog, "3.0.0", commit="abc1234").release.id)
     assert errors == []
     assert len(ids) == 6
     assert len(set(ids)) == 1
