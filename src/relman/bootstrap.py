@@ -5,11 +5,19 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from relman.drivers.base import Driver
+from relman.drivers.script import ScriptDriver
 from relman.errors import InvalidInput, StoreUnavailable
 from relman.settings import Settings
 from relman.store.database import Database
 
-__all__ = ["open_database", "safe_url"]
+__all__ = ["default_drivers", "open_database", "safe_url"]
+
+
+def default_drivers() -> dict[str, Driver]:
+    """Every run driver relman ships, by the name `run.driver` uses in relman.yaml."""
+    drivers: list[Driver] = [ScriptDriver()]
+    return {driver.name: driver for driver in drivers}
 
 
 def open_database(settings: Settings, *, upgrade: bool = True) -> Database:

@@ -7,6 +7,7 @@
     ├── Forbidden               a valid token whose role may not do this (HTTP 403, exit 6)
     ├── NotFound                a named object that does not exist (HTTP 404, exit 4)
     ├── Conflict                the request clashes with what exists (HTTP 409, exit 5)
+    │   └── Refused             a rule (lifecycle order, soak time) refuses it; names the rule
     ├── ServerUnreachable       the CLI could not reach the relman server (exit 7)
     └── StoreUnavailable        the database cannot be opened or upgraded (HTTP 503, exit 8)
 
@@ -26,6 +27,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "NotFound",
+    "Refused",
     "RelmanError",
     "ServerUnreachable",
     "StoreUnavailable",
@@ -115,6 +117,12 @@ class NotFound(RelmanError):
 
 class Conflict(RelmanError):
     code = "conflict"
+
+
+class Refused(Conflict):
+    """A rule refuses the request; `details["rule"]` names it (e.g. RequireSoakTime)."""
+
+    code = "refused"
 
 
 class ServerUnreachable(RelmanError):

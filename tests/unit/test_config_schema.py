@@ -5,6 +5,8 @@ import pytest
 
 from relman.domain.config import (
     DRIVERS,
+    ON_FAILURE,
+    STEP_PLACEHOLDERS,
     TIERS,
     ConfigDocument,
     EnvironmentSpec,
@@ -63,6 +65,23 @@ def valid() -> dict[str, Any]:
     }
 
 
+def step(
+    command: object = None,
+    url: str | None = None,
+    timeout: str | None = None,
+    retries: int | None = None,
+    idempotent: bool | None = None,
+) -> dict[str, Any]:
+    """A normalized script step; None means "use the top-level default"."""
+    return {
+        "command": command,
+        "url": url,
+        "timeout": timeout,
+        "retries": retries,
+        "idempotent": idempotent,
+    }
+
+
 def issues_of(data: object) -> list[ConfigIssue]:
     with pytest.raises(ConfigError) as caught:
         parse_config(data)
@@ -100,8 +119,8 @@ def test_a_full_valid_document_parses_to_specs() -> None:
     assert (api.tag_format, api.paths) == ("{service}-v{version}", ("services/api",))
     assert api.run is not None
     assert api.run.driver == "script"
-    assert api.run.settings["deploy"] == ("./deploy.sh", "{version}", "{environment}")
-    assert api.run.settings["verify"] == "curl -fsS https://api/healthz"
+    assert api.run.settings["deploy"] == step(("./deploy.sh", "{version}", "{environment}"))
+    assert api.run.settings["verify"] == step("curl -fsS https://api/healthz")
     assert worker == ServiceSpec(name="worker", lifecycle="default")
 
 
@@ -112,6 +131,7 @@ def test_optional_fields_take_their_defaults() -> None:
     assert service.tag_format == "v{version}"
     assert service.paths == ()
     assert service.run is None
+    assert service.on_failure is None
 
 
 def test_only_a_version_is_needed() -> None:
@@ -130,12 +150,13 @@ def test_script_settings_are_complete_with_defaults_and_a_canonical_timeout() ->
     assert run.to_dict() == {
         "driver": "script",
         "settings": {
-            "deploy": ["./deploy.sh", "{version}", "{environment}"],
-            "verify": "curl -fsS https://api/healthz",
+            "deploy": step(["./deploy.sh", "{version}", "{environment}"]),
+            "verify": step("curl -fsS https://api/healthz"),
             "rollback": None,
             "shell": True,
             "timeout": "1m30s",
             "retries": 2,
+            "idempotent": False,
         },
     }
 
@@ -150,6 +171,18 @@ def test_run_settings_are_read_only() -> None:
 def test_the_constants_name_gitlabs_tiers_and_the_known_drivers() -> None:
     assert TIERS == ("production", "staging", "testing", "development", "other")
     assert DRIVERS == ("script",)
+
+
+def test_the_constants_name_the_failure_policies_and_the_step_placeholders() -> None:
+    assert ON_FAILURE == ("rollback", "fail")
+    assert STEP_PLACEHOLDERS == (
+        "service",
+        "version",
+        "previous_version",
+        "environment",
+        "slot",
+        "deployment_id",
+    )
 
 
 # --- to_dict ---------------------------------------------------------------------------------
@@ -187,10 +220,16 @@ def test_to_dict_is_plain_json_with_defaults_included() -> None:
     assert ServiceSpec("api", "default").to_dict() == {
         "name": "api",
         "lifecycle": "default",
+        "on_failure": None,
         "repository": None,
         "tag_format": "v{version}",
         "paths": [],
         "run": None,
+    }
+    assert EnvironmentSpec("dev", "development", on_failure="fail").to_dict() == {
+        "name": "dev",
+        "tier": "development",
+        "on_failure": "fail",
     }
     assert RunSpec("script", {"deploy": ("a", "b")}).to_dict() == {
         "driver": "script",
@@ -243,7 +282,7 @@ def test_an_unknown_field_with_no_close_match_lists_the_allowed_ones() -> None:
     data["environments"][0]["colour"] = "blue"
     issue = the_issue(data, "environments", 0, "colour")
     assert issue.message == "unknown field 'colour'"
-    assert issue.expected == "one of: name, tier"
+    assert issue.expected == "one of: name, tier, on_failure"
 
 
 @pytest.mark.parametrize("section", ["environments", "lifecycles", "services"])
@@ -556,7 +595,9 @@ def test_an_unknown_script_setting_suggests_the_closest_one() -> None:
     run_of(data)["rollbak"] = ["./rollback.sh"]
     issue = the_issue(data, "services", 0, "run", "rollbak")
     assert issue.message == "unknown field 'rollbak'; did you mean 'rollback'?"
-    assert issue.expected == "one of: driver, deploy, verify, rollback, shell, timeout, retries"
+    assert issue.expected == (
+        "one of: driver, deploy, verify, rollback, shell, timeout, retries, idempotent"
+    )
 
 
 def test_a_script_needs_a_deploy_command() -> None:
@@ -580,7 +621,7 @@ def test_a_command_as_one_string_needs_shell_true() -> None:
     [
         ([], (), "the list is empty"),
         (["./deploy.sh", 3], (1,), "got the number 3; put it in quotes if you meant it as text"),
-        ({"cmd": "x"}, (), "got a mapping"),
+        (7, (), "got the number 7"),
     ],
 )
 def test_a_command_is_a_non_empty_list_of_strings(
@@ -600,6 +641,7 @@ def test_a_command_is_a_non_empty_list_of_strings(
         ("timeout", "0s", "a duration above 0s"),
         ("retries", -1, "a whole number ≥ 0"),
         ("retries", "3", "a whole number ≥ 0"),
+        ("idempotent", "yes", "true or false"),
     ],
 )
 def test_script_options_have_their_types(key: str, value: object, expected: str) -> None:
@@ -608,6 +650,325 @@ def test_script_options_have_their_types(key: str, value: object, expected: str)
     run_of(data)[key] = value
     issue = the_issue(data, "services", 0, "run", key)
     assert issue.expected == expected
+
+
+def script_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The normalized settings of the first service, as plain JSON."""
+    run = parse_config(data).services[0].run
+    assert run is not None
+    settings: dict[str, Any] = run.to_dict()["settings"]
+    return settings
+
+
+def test_a_command_list_normalizes_to_a_step_that_takes_the_defaults() -> None:
+    data = valid()
+    run_of(data)["deploy"] = ["./deploy.sh", "{version}"]
+    run = parse_config(data).services[0].run
+    assert run is not None
+    assert run.settings["deploy"] == {
+        "command": ("./deploy.sh", "{version}"),
+        "url": None,
+        "timeout": None,
+        "retries": None,
+        "idempotent": None,
+    }
+
+
+def test_a_step_mapping_carries_its_own_options() -> None:
+    data = valid()
+    run_of(data)["rollback"] = {
+        "command": ["./rollback.sh", "{previous_version}"],
+        "timeout": "300s",
+        "retries": 2,
+        "idempotent": True,
+    }
+    assert script_of(data)["rollback"] == step(
+        ["./rollback.sh", "{previous_version}"], timeout="5m", retries=2, idempotent=True
+    )
+
+
+def test_a_step_mapping_needs_only_a_command() -> None:
+    data = valid()
+    run_of(data)["deploy"] = {"command": ["./deploy.sh"]}
+    assert script_of(data)["deploy"] == step(["./deploy.sh"])
+
+
+def test_a_step_mapping_takes_one_string_when_shell_is_true() -> None:
+    data = valid()
+    run_of(data)["deploy"] = {"command": "./deploy.sh {version} && ./notify.sh"}
+    assert script_of(data)["deploy"] == step("./deploy.sh {version} && ./notify.sh")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/health", "https://api.example/healthz"])
+def test_a_verify_string_starting_with_http_is_a_url_that_needs_no_shell(url: str) -> None:
+    data = valid()
+    run_of(data)["shell"] = False
+    run_of(data)["verify"] = url
+    assert script_of(data)["verify"] == step(url=url)
+
+
+def test_verify_may_be_a_url_mapping_with_options() -> None:
+    data = valid()
+    run_of(data)["verify"] = {"url": "http://127.0.0.1:8080/health", "timeout": "5s", "retries": 10}
+    assert script_of(data)["verify"] == step(
+        url="http://127.0.0.1:8080/health", timeout="5s", retries=10
+    )
+
+
+def test_a_verify_string_that_is_not_an_http_url_is_a_command() -> None:
+    data = valid()
+    run_of(data)["shell"] = False
+    run_of(data)["verify"] = "ftp://files.example/health"
+    issue = the_issue(data, "services", 0, "run", "verify")
+    assert "a single string needs a shell" in issue.message
+
+
+def test_idempotent_is_false_unless_set_and_then_the_default_of_every_step() -> None:
+    data = valid()
+    assert script_of(data)["idempotent"] is False
+    run_of(data)["idempotent"] = True
+    settings = script_of(data)
+    assert settings["idempotent"] is True
+    assert settings["deploy"]["idempotent"] is None
+
+
+def test_step_settings_are_read_only() -> None:
+    run = parse_config(valid()).services[0].run
+    assert run is not None
+    with pytest.raises(TypeError):
+        run.settings["deploy"]["timeout"] = "1s"
+
+
+# --- run steps: errors -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["deploy", "rollback"])
+def test_a_url_only_verifies_and_other_steps_are_told_to_run_a_command(key: str) -> None:
+    data = valid()
+    run_of(data)[key] = {"url": "http://127.0.0.1:8080/deploy"}
+    issue = the_issue(data, "services", 0, "run", key, "url")
+    assert issue.message == (
+        f"url works only for verify; to call a URL from {key}, run a command, "
+        "like command: ['curl', '-fsS', 'http://127.0.0.1:8080/deploy']"
+    )
+    assert issue.expected == f"command for {key}; url only for verify"
+
+
+def test_a_step_mapping_without_a_command_is_refused_on_the_command_field() -> None:
+    data = valid()
+    run_of(data)["deploy"] = {"timeout": "5m"}
+    issue = the_issue(data, "services", 0, "run", "deploy", "command")
+    assert issue.message == "required field 'command' is missing"
+    assert issue.expected is not None
+    assert issue.expected.startswith("a non-empty list of strings")
+
+
+def test_a_verify_mapping_needs_a_command_or_a_url() -> None:
+    data = valid()
+    run_of(data)["verify"] = {"retries": 3}
+    issue = the_issue(data, "services", 0, "run", "verify")
+    assert issue.message == "verify needs a command or a url"
+    assert issue.expected == "exactly one of command, url"
+
+
+def test_a_verify_mapping_takes_a_command_or_a_url_but_not_both() -> None:
+    data = valid()
+    run_of(data)["verify"] = {"command": ["./verify.sh"], "url": "http://127.0.0.1/health"}
+    issue = the_issue(data, "services", 0, "run", "verify")
+    assert issue.message == "verify has both command and url; keep one of them"
+    assert issue.expected == "exactly one of command, url"
+
+
+def test_an_unknown_step_option_suggests_the_closest_one() -> None:
+    data = valid()
+    run_of(data)["deploy"] = {"command": ["./deploy.sh"], "retry": 2}
+    issue = the_issue(data, "services", 0, "run", "deploy", "retry")
+    assert issue.message == "unknown field 'retry'; did you mean 'retries'?"
+    assert issue.expected == "one of: command, timeout, retries, idempotent"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("127.0.0.1:8080/health", "a URL starts with http:// or https://"),
+        ("HTTP://127.0.0.1/health", "a URL starts with http:// or https://"),
+        ("http://", "it names no host"),
+        ("https:///health", "it names no host"),
+        ("http://host/a b", "it contains whitespace, write a space as %20"),
+    ],
+)
+def test_a_url_starts_with_http_or_https_and_names_a_host(url: str, message: str) -> None:
+    data = valid()
+    run_of(data)["verify"] = {"url": url}
+    issue = the_issue(data, "services", 0, "run", "verify", "url")
+    assert issue.message == f"bad URL '{url}'; {message}"
+    assert issue.expected == (
+        "a URL starting with http:// or https://, like 'http://127.0.0.1:8080/health'"
+    )
+
+
+def test_a_url_must_be_text() -> None:
+    data = valid()
+    run_of(data)["verify"] = {"url": 8080}
+    issue = the_issue(data, "services", 0, "run", "verify", "url")
+    assert issue.message == "got the number 8080; put it in quotes if you meant it as text"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("timeout", "five minutes", "a duration like 30s, 10m, 1h30m, 2d"),
+        ("timeout", "0s", "a duration above 0s"),
+        ("retries", -1, "a whole number ≥ 0"),
+        ("retries", 1.5, "a whole number ≥ 0"),
+        ("idempotent", "true", "true or false"),
+    ],
+)
+def test_step_options_have_their_types(key: str, value: object, expected: str) -> None:
+    data = valid()
+    run_of(data)["rollback"] = {"command": ["./rollback.sh"], key: value}
+    issue = the_issue(data, "services", 0, "run", "rollback", key)
+    assert issue.expected == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (
+            "deploy",
+            "a command like ['./deploy.sh', '{version}'], or a mapping with command and "
+            "optional timeout, retries, idempotent",
+        ),
+        (
+            "verify",
+            "a command like ['./verify.sh', '{version}'], a URL like "
+            "'http://127.0.0.1:8080/health', or a mapping with command or url and optional "
+            "timeout, retries, idempotent",
+        ),
+    ],
+)
+def test_a_step_of_the_wrong_type_lists_the_forms_it_may_take(key: str, expected: str) -> None:
+    data = valid()
+    run_of(data)[key] = True
+    issue = the_issue(data, "services", 0, "run", key)
+    assert issue.message == "got true"
+    assert issue.expected == expected
+
+
+def test_a_command_inside_a_step_mapping_is_checked_like_a_command() -> None:
+    data = valid()
+    run_of(data)["shell"] = False
+    run_of(data)["verify"] = ["./verify.sh"]
+    run_of(data)["deploy"] = {"command": "./deploy.sh {version}"}
+    issue = the_issue(data, "services", 0, "run", "deploy", "command")
+    assert "set shell: true, or write the command as a list" in issue.message
+
+
+# --- placeholders ----------------------------------------------------------------------------
+
+_EVERY_PLACEHOLDER = "/".join("{" + name + "}" for name in STEP_PLACEHOLDERS)
+_AVAILABLE = (
+    "available: {service}, {version}, {previous_version}, {environment}, {slot}, {deployment_id}"
+)
+
+
+def test_commands_and_urls_may_use_every_placeholder_and_doubled_braces() -> None:
+    data = valid()
+    run_of(data)["deploy"] = ["./deploy.sh", _EVERY_PLACEHOLDER, "{{literal}}"]
+    run_of(data)["verify"] = "http://127.0.0.1/" + _EVERY_PLACEHOLDER
+    run_of(data)["rollback"] = {"command": "echo ${{HOME}} " + _EVERY_PLACEHOLDER}
+    assert script_of(data)["deploy"]["command"][1] == _EVERY_PLACEHOLDER
+
+
+@pytest.mark.parametrize(
+    ("deploy", "path_tail"),
+    [
+        (["./deploy.sh", "{ver}"], (1,)),
+        ({"command": ["./deploy.sh", "{ver}"]}, ("command", 1)),
+        ("./deploy.sh {ver}", ()),
+        ({"command": "./deploy.sh {ver}"}, ("command",)),
+    ],
+)
+def test_an_unknown_placeholder_is_reported_where_it_is_written(
+    deploy: object, path_tail: tuple[str | int, ...]
+) -> None:
+    data = valid()
+    run_of(data)["deploy"] = deploy
+    issue = the_issue(data, "services", 0, "run", "deploy", *path_tail)
+    assert issue.message.startswith("unknown placeholder {ver} in '")
+    assert issue.message.endswith(_AVAILABLE)
+    assert issue.expected == "a known placeholder, or {{ and }} for a literal brace"
+
+
+@pytest.mark.parametrize("url", ["http://h/{host}", {"url": "http://h/{host}"}])
+def test_an_unknown_placeholder_in_a_url_is_reported_on_the_url(url: object) -> None:
+    data = valid()
+    run_of(data)["verify"] = url
+    tail = ("url",) if isinstance(url, dict) else ()
+    issue = the_issue(data, "services", 0, "run", "verify", *tail)
+    assert issue.message == f"unknown placeholder {{host}} in 'http://h/{{host}}'; {_AVAILABLE}"
+
+
+@pytest.mark.parametrize("item", ["{version!r}", "{version:>5}", "{}", "{0}", "{version.x}"])
+def test_placeholders_take_no_conversions_formats_or_positions(item: str) -> None:
+    data = valid()
+    run_of(data)["deploy"] = ["./deploy.sh", item]
+    issue = the_issue(data, "services", 0, "run", "deploy", 1)
+    assert issue.message.startswith(f"unknown placeholder {item} in '{item}'")
+
+
+@pytest.mark.parametrize(
+    ("item", "problem"),
+    [
+        ("{version", "expected '}' before end of string"),
+        ("version}", "Single '}' encountered in format string"),
+        ("${HOME", "expected '}' before end of string"),
+    ],
+)
+def test_bad_braces_are_reported_with_the_way_to_write_a_literal_brace(
+    item: str, problem: str
+) -> None:
+    data = valid()
+    run_of(data)["rollback"] = ["./rollback.sh", item]
+    issue = the_issue(data, "services", 0, "run", "rollback", 1)
+    assert issue.message == f"bad braces in '{item}': {problem}"
+    assert issue.expected == "a known placeholder, or {{ and }} for a literal brace"
+
+
+# --- on_failure ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["rollback", "fail"])
+def test_a_service_and_an_environment_may_say_what_a_failed_deployment_leads_to(
+    policy: str,
+) -> None:
+    data = valid()
+    data["services"][0]["on_failure"] = policy
+    data["environments"][2]["on_failure"] = policy
+    document = parse_config(data)
+    assert document.services[0].on_failure == policy
+    assert document.services[0].to_dict()["on_failure"] == policy
+    assert document.environments[2] == EnvironmentSpec("production", "production", policy)
+    assert document.environments[0].on_failure is None
+
+
+@pytest.mark.parametrize(
+    ("section", "index"), [("services", 0), ("environments", 2)], ids=["service", "environment"]
+)
+def test_an_unknown_on_failure_suggests_the_closest_policy(section: str, index: int) -> None:
+    data = valid()
+    data[section][index]["on_failure"] = "rolback"
+    issue = the_issue(data, section, index, "on_failure")
+    assert issue.message == "unknown on_failure 'rolback'; did you mean 'rollback'?"
+    assert issue.expected == "one of: rollback, fail"
+
+
+def test_an_on_failure_that_is_not_text_is_refused() -> None:
+    data = valid()
+    data["services"][1]["on_failure"] = True  # what YAML makes of an unquoted `yes`
+    issue = the_issue(data, "services", 1, "on_failure")
+    assert issue.message == "got true; put it in quotes if you meant it as text"
+    assert issue.expected == "one of: rollback, fail"
 
 
 # --- all at once -----------------------------------------------------------------------------
@@ -629,6 +990,25 @@ def test_every_problem_is_reported_at_once() -> None:
         ("lifecycles", 0, "phases", 2, "soak"),
         ("services", 0, "lifecycle"),
         ("services", 1, "colour"),
+    ]
+
+
+def test_every_problem_of_a_step_is_reported_at_once() -> None:
+    data = valid()
+    run_of(data)["rollback"] = {
+        "command": ["./rollback.sh", "{ver}"],
+        "url": "http://127.0.0.1/rollback",
+        "timeout": "soon",
+        "idempotent": "yes",
+    }
+
+    paths = [issue.path[3:] for issue in issues_of(data)]
+
+    assert paths == [
+        ("rollback", "url"),
+        ("rollback", "command", 1),
+        ("rollback", "timeout"),
+        ("rollback", "idempotent"),
     ]
 
 

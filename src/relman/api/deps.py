@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -12,12 +12,22 @@ from sqlalchemy.orm import Session
 
 from relman.api.schemas import PageOf
 from relman.domain.roles import Permission, Role, require
+from relman.drivers.base import Driver
 from relman.errors import Unauthenticated
 from relman.services.tokens import Principal, authenticate
 from relman.store.database import Database
 from relman.store.unit_of_work import Clock, UnitOfWork, read_session
 
-__all__ = ["ANONYMOUS", "AppContext", "Page", "Reader", "Reading", "Writer", "allow"]
+__all__ = [
+    "ANONYMOUS",
+    "AppContext",
+    "Page",
+    "Reader",
+    "Reading",
+    "Writer",
+    "allow",
+    "context",
+]
 
 T = TypeVar("T")
 MAX_ID = 2**31 - 1  # ids and offsets are 32-bit integers in the store
@@ -25,11 +35,17 @@ MAX_ID = 2**31 - 1  # ids and offsets are 32-bit integers in the store
 ANONYMOUS = Principal(user="anonymous", role=Role.VIEWER)
 
 
+def _no_worker() -> None:
+    """Without an in-process worker, a worker process finds new work on its next poll."""
+
+
 @dataclass(frozen=True)
 class AppContext:
     database: Database
     clock: Clock
     anonymous_read: bool
+    drivers: Mapping[str, Driver] = field(default_factory=dict)
+    wake: Callable[[], None] = _no_worker  # tells the in-process worker to look for work
 
 
 def context(request: Request) -> AppContext:

@@ -84,6 +84,26 @@ class DeploymentCreate(Strict):
     reason: Text | None = None
 
 
+class PromotionCreate(Strict):
+    """Deploy a release to an environment, if its lifecycle allows it now."""
+
+    service: Name
+    version: str = Field(max_length=128)
+    environment: Name
+
+
+class RollbackCreate(Strict):
+    """Put back an earlier successful release: the one before what runs, or `to_version`."""
+
+    service: Name
+    environment: Name
+    to_version: str | None = Field(default=None, max_length=128)
+
+
+class ControlRequest(Strict):
+    reason: Text | None = None
+
+
 class DeploymentRead(BaseModel):
     id: int
     service: str
@@ -91,9 +111,56 @@ class DeploymentRead(BaseModel):
     version: str
     state: str
     reason: str | None
+    kind: str = Field(description="deploy, rollback, or record (ran outside relman)")
     created_at: datetime
+    started_at: datetime | None
     finished_at: datetime | None
     created_by: str
+    queue_position: int | None = Field(
+        default=None, description="1 = next to start; only while queued"
+    )
+
+
+class StepRead(BaseModel):
+    position: int
+    name: str
+    state: str
+    attempts: int
+    retries: int
+    idempotent: bool
+    timeout: float | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    summary: str | None
+
+
+class EventRead(BaseModel):
+    at: datetime
+    actor: str
+    kind: str
+    message: str
+    details: dict[str, Any]
+
+
+class DeploymentDetailRead(DeploymentRead):
+    previous_version: str | None
+    rollback_of: int | None
+    steps: list[StepRead]
+    events: list[EventRead]
+
+
+class LogLineRead(BaseModel):
+    id: int
+    step: int
+    attempt: int
+    at: datetime
+    line: str
+
+
+class LogsRead(BaseModel):
+    items: list[LogLineRead]
+    state: str = Field(description="the deployment's state when the lines were read")
+    next_after: int = Field(description="pass as `after` to get the lines that follow")
 
 
 class TokenCreate(Strict):

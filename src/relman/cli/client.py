@@ -19,6 +19,7 @@ _ERRORS: dict[str, type[errors.RelmanError]] = {
     "forbidden": errors.Forbidden,
     "not_found": errors.NotFound,
     "conflict": errors.Conflict,
+    "refused": errors.Refused,
 }
 
 

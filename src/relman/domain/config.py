@@ -27,6 +27,8 @@ from relman.errors import ConfigError, ConfigIssue, InvalidInput
 __all__ = [
     "CONFIG_VERSION",
     "DRIVERS",
+    "ON_FAILURE",
+    "STEP_PLACEHOLDERS",
     "TIERS",
     "ConfigDocument",
     "EnvironmentSpec",
@@ -40,6 +42,15 @@ __all__ = [
 CONFIG_VERSION = 1
 TIERS = ("production", "staging", "testing", "development", "other")  # GitLab's deployment tiers
 DRIVERS = ("script",)  # run drivers known today; more come later
+ON_FAILURE = ("rollback", "fail")  # what a failed deployment leads to; absent means fail
+STEP_PLACEHOLDERS = (  # what commands and URLs of a run step may use
+    "service",
+    "version",
+    "previous_version",
+    "environment",
+    "slot",
+    "deployment_id",
+)
 
 Path = tuple[str | int, ...]
 
@@ -51,9 +62,10 @@ Path = tuple[str | int, ...]
 class EnvironmentSpec:
     name: str
     tier: str
+    on_failure: str | None = None  # one of ON_FAILURE; a service's own value wins
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "tier": self.tier}
+        return {"name": self.name, "tier": self.tier, "on_failure": self.on_failure}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +114,13 @@ class ServiceSpec:
     tag_format: str = "v{version}"
     paths: tuple[str, ...] = ()
     run: RunSpec | None = None
+    on_failure: str | None = None  # one of ON_FAILURE; None: the environment's, else fail
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "lifecycle": self.lifecycle,
+            "on_failure": self.on_failure,
             "repository": self.repository,
             "tag_format": self.tag_format,
             "paths": list(self.paths),
@@ -142,10 +156,10 @@ def _plain(value: object) -> object:
 # --- the entry point -------------------------------------------------------------------------
 
 _TOP_FIELDS = ("version", "environments", "lifecycles", "services")
-_ENVIRONMENT_FIELDS = ("name", "tier")
+_ENVIRONMENT_FIELDS = ("name", "tier", "on_failure")
 _LIFECYCLE_FIELDS = ("name", "phases")
 _PHASE_FIELDS = ("name", "environments", "optional", "minimum", "soak")
-_SERVICE_FIELDS = ("name", "lifecycle", "repository", "tag_format", "paths", "run")
+_SERVICE_FIELDS = ("name", "lifecycle", "on_failure", "repository", "tag_format", "paths", "run")
 _NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
 _NAME_RULE = "at most 63 lowercase letters, digits and inner '-'"
 _DURATION = f"a duration like {DURATION_EXAMPLES}"
@@ -277,7 +291,8 @@ def _parse_environment(raw: object, path: Path, issues: _Issues) -> EnvironmentS
         return EnvironmentSpec(name="", tier="")
     name = _required_name(fields, path, issues, "environment")
     tier = _choice(fields, "tier", path, issues, TIERS)
-    return EnvironmentSpec(name=name, tier=tier)
+    on_failure = _optional_choice(fields, "on_failure", path, issues, ON_FAILURE)
+    return EnvironmentSpec(name=name, tier=tier, on_failure=on_failure)
 
 
 # --- lifecycles and phases -------------------------------------------------------------------
@@ -416,6 +431,7 @@ def _parse_service(raw: object, path: Path, issues: _Issues, lifecycles: _Define
         tag_format=_tag_format(fields, path, issues),
         paths=_string_list(fields, "paths", path, issues),
         run=_parse_run(fields.get("run"), (*path, "run"), issues),
+        on_failure=_optional_choice(fields, "on_failure", path, issues, ON_FAILURE),
     )
 
 
@@ -433,14 +449,9 @@ def _tag_format(fields: Mapping[str, Any], path: Path, issues: _Issues) -> str:
 
 def _tag_format_problem(text: str) -> str | None:
     try:
-        pieces = list(string.Formatter().parse(text))
+        placeholders = _placeholders(text)
     except ValueError as exc:
         return f"bad tag format '{text}': {exc}"
-    placeholders = [
-        "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
-        for _, name, spec, conversion in pieces
-        if name is not None
-    ]
     unknown = [item for item in placeholders if item not in _TAG_PLACEHOLDERS]
     if unknown:
         available = ", ".join(_TAG_PLACEHOLDERS)
@@ -450,12 +461,28 @@ def _tag_format_problem(text: str) -> str | None:
     return None
 
 
+def _placeholders(text: str) -> list[str]:
+    """The replacement fields of a format string as written ("{version:>5}"); ValueError on
+    bad braces."""
+    return [
+        "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        for _, name, spec, conversion in string.Formatter().parse(text)
+        if name is not None
+    ]
+
+
 # --- run drivers -----------------------------------------------------------------------------
 
 _SettingsParser = Callable[[Mapping[str, Any], Path, _Issues], dict[str, Any]]
+_SCRIPT_FIELDS = ("deploy", "verify", "rollback", "shell", "timeout", "retries", "idempotent")
+_STEP_FIELDS = ("command", "timeout", "retries", "idempotent")
+_VERIFY_FIELDS = ("command", "url", "timeout", "retries", "idempotent")
 _COMMAND_EXPECTED = (
     "a non-empty list of strings, like ['./deploy.sh', '{version}'], or one string with shell: true"
 )
+_URL_PREFIXES = ("http://", "https://")
+_URL_EXPECTED = "a URL starting with http:// or https://, like 'http://127.0.0.1:8080/health'"
+_PLACEHOLDER_EXPECTED = "a known placeholder, or {{ and }} for a literal brace"
 
 
 def _parse_run(raw: object, path: Path, issues: _Issues) -> RunSpec | None:
@@ -474,31 +501,29 @@ def _parse_run(raw: object, path: Path, issues: _Issues) -> RunSpec | None:
 
 
 def _script_settings(fields: Mapping[str, Any], path: Path, issues: _Issues) -> dict[str, Any]:
-    """The `script` driver: commands run without a shell unless `shell: true`."""
+    """The `script` driver: commands run without a shell unless `shell: true`.
+
+    Each step is a read-only mapping of command, url, timeout, retries and idempotent; a step's
+    None means "use the top-level default".
+    """
     shell = _optional_bool(fields, "shell", path, issues)
-    timeout = _optional_duration(fields, "timeout", path, issues)
-    if timeout == timedelta(0):
-        issues.add(
-            (*path, "timeout"),
-            "a timeout of 0s would stop every command at once",
-            "a duration above 0s",
-        )
     return {
-        "deploy": _command(fields, "deploy", path, issues, shell=shell, required=True),
-        "verify": _command(fields, "verify", path, issues, shell=shell),
-        "rollback": _command(fields, "rollback", path, issues, shell=shell),
+        "deploy": _step(fields, "deploy", path, issues, shell=shell, required=True),
+        "verify": _step(fields, "verify", path, issues, shell=shell),
+        "rollback": _step(fields, "rollback", path, issues, shell=shell),
         "shell": shell,
-        "timeout": None if timeout is None else format_duration(timeout),
-        "retries": _retries(fields, path, issues),
+        "timeout": _timeout(fields, path, issues),
+        "retries": _retries(fields, path, issues) or 0,
+        "idempotent": _optional_bool(fields, "idempotent", path, issues),
     }
 
 
 _DRIVER_SCHEMAS: dict[str, tuple[tuple[str, ...], _SettingsParser]] = {
-    "script": (("deploy", "verify", "rollback", "shell", "timeout", "retries"), _script_settings),
+    "script": (_SCRIPT_FIELDS, _script_settings),
 }
 
 
-def _command(
+def _step(
     fields: Mapping[str, Any],
     key: str,
     path: Path,
@@ -506,19 +531,113 @@ def _command(
     *,
     shell: bool,
     required: bool = False,
-) -> str | tuple[str, ...] | None:
+) -> Mapping[str, Any] | None:
+    """One step of a script: a command, a URL (verify only), or a mapping with options."""
     raw = fields.get(key)
     here = (*path, key)
     if raw is None:
         if required:
             issues.add(here, f"required field '{key}' is missing", _COMMAND_EXPECTED)
         return None
+    if isinstance(raw, Mapping):
+        return _step_mapping(raw, key, here, issues, shell=shell)
+    if key == "verify" and isinstance(raw, str) and raw.startswith(_URL_PREFIXES):
+        return _step_spec(url=_url(raw, here, issues))
+    return _step_spec(
+        command=_command(raw, here, issues, shell=shell, expected=_step_expected(key))
+    )
+
+
+def _step_expected(key: str) -> str:
+    if key == "verify":
+        return (
+            "a command like ['./verify.sh', '{version}'], a URL like "
+            "'http://127.0.0.1:8080/health', or a mapping with command or url and optional "
+            "timeout, retries, idempotent"
+        )
+    return (
+        f"a command like ['./{key}.sh', '{{version}}'], or a mapping with command and optional "
+        "timeout, retries, idempotent"
+    )
+
+
+def _step_mapping(
+    raw: Mapping[Any, Any], key: str, path: Path, issues: _Issues, *, shell: bool
+) -> Mapping[str, Any]:
+    fields = {str(name): value for name, value in raw.items()}
+    misplaced_url = fields.pop("url", None) if key != "verify" else None
+    if misplaced_url is not None:
+        _refuse_url(key, misplaced_url, (*path, "url"), issues)
+    _check_fields(fields, _VERIFY_FIELDS if key == "verify" else _STEP_FIELDS, path, issues)
+    _check_one_target(fields, key, path, issues, url_refused=misplaced_url is not None)
+    command, url = fields.get("command"), fields.get("url")
+    if command is not None:
+        command = _command(command, (*path, "command"), issues, shell=shell)
+    return _step_spec(
+        command=command,
+        url=None if url is None else _url(url, (*path, "url"), issues),
+        timeout=_timeout(fields, path, issues),
+        retries=_retries(fields, path, issues),
+        idempotent=_flag(fields, "idempotent", path, issues),
+    )
+
+
+def _refuse_url(key: str, raw: object, path: Path, issues: _Issues) -> None:
+    example = raw if isinstance(raw, str) else "http://…"
+    message = (
+        f"url works only for verify; to call a URL from {key}, run a command, "
+        f"like command: ['curl', '-fsS', '{example}']"
+    )
+    issues.add(path, message, f"command for {key}; url only for verify")
+
+
+def _check_one_target(
+    fields: Mapping[str, Any], key: str, path: Path, issues: _Issues, *, url_refused: bool
+) -> None:
+    """A step mapping runs a command or (verify only) requests a URL, never both."""
+    has_command, has_url = fields.get("command") is not None, fields.get("url") is not None
+    if has_command and has_url:
+        message = f"{key} has both command and url; keep one of them"
+        issues.add(path, message, "exactly one of command, url")
+    elif has_command or has_url or url_refused:
+        pass  # a refused url was reported already, with the way to write a command
+    elif key == "verify":
+        issues.add(path, "verify needs a command or a url", "exactly one of command, url")
+    else:
+        issues.add((*path, "command"), "required field 'command' is missing", _COMMAND_EXPECTED)
+
+
+def _step_spec(
+    *,
+    command: str | tuple[str, ...] | None = None,
+    url: str | None = None,
+    timeout: str | None = None,
+    retries: int | None = None,
+    idempotent: bool | None = None,
+) -> Mapping[str, Any]:
+    return MappingProxyType(
+        {
+            "command": command,
+            "url": url,
+            "timeout": timeout,
+            "retries": retries,
+            "idempotent": idempotent,
+        }
+    )
+
+
+def _command(
+    raw: object, path: Path, issues: _Issues, *, shell: bool, expected: str = _COMMAND_EXPECTED
+) -> str | tuple[str, ...] | None:
     if isinstance(raw, str):
-        return _shell_command(raw, here, issues, shell=shell)
-    items = _list(raw, here, issues, _COMMAND_EXPECTED, non_empty=True)
+        return _shell_command(raw, path, issues, shell=shell)
+    if not isinstance(raw, list):
+        issues.add(path, f"got {_describe(raw)}", expected)
+        return None
+    items = _list(raw, path, issues, _COMMAND_EXPECTED, non_empty=True)
     if items is None:
         return None
-    return tuple(_string(item, (*here, index), issues) for index, item in enumerate(items))
+    return tuple(_template(item, (*path, index), issues) for index, item in enumerate(items))
 
 
 def _shell_command(text: str, path: Path, issues: _Issues, *, shell: bool) -> str:
@@ -527,17 +646,71 @@ def _shell_command(text: str, path: Path, issues: _Issues, *, shell: bool) -> st
         issues.add(path, message, _COMMAND_EXPECTED)
     elif not text.strip():
         issues.add(path, "the command is empty", _COMMAND_EXPECTED)
+    _check_placeholders(text, path, issues)
     return text
 
 
-def _retries(fields: Mapping[str, Any], path: Path, issues: _Issues) -> int:
+def _template(raw: object, path: Path, issues: _Issues) -> str:
+    """A string that may hold step placeholders, such as one item of a command."""
+    text = _string(raw, path, issues)
+    if isinstance(raw, str):
+        _check_placeholders(text, path, issues)
+    return text
+
+
+def _url(raw: object, path: Path, issues: _Issues) -> str:
+    text = _string(raw, path, issues, _URL_EXPECTED)
+    if not isinstance(raw, str):
+        return text
+    problem = _url_problem(text)
+    if problem:
+        issues.add(path, problem, _URL_EXPECTED)
+    else:
+        _check_placeholders(text, path, issues)
+    return text
+
+
+def _url_problem(text: str) -> str | None:
+    if not text.startswith(_URL_PREFIXES):
+        return f"bad URL '{text}'; a URL starts with http:// or https://"
+    if not text.partition("://")[2].partition("/")[0]:
+        return f"bad URL '{text}'; it names no host"
+    if any(char.isspace() for char in text):
+        return f"bad URL '{text}'; it contains whitespace, write a space as %20"
+    return None
+
+
+def _check_placeholders(text: str, path: Path, issues: _Issues) -> None:
+    try:
+        placeholders = _placeholders(text)
+    except ValueError as exc:
+        issues.add(path, f"bad braces in '{text}': {exc}", _PLACEHOLDER_EXPECTED)
+        return
+    known = tuple("{" + name + "}" for name in STEP_PLACEHOLDERS)
+    unknown = [item for item in placeholders if item not in known]
+    if unknown:
+        message = f"unknown placeholder {unknown[0]} in '{text}'; available: {', '.join(known)}"
+        issues.add(path, message, _PLACEHOLDER_EXPECTED)
+
+
+def _timeout(fields: Mapping[str, Any], path: Path, issues: _Issues) -> str | None:
+    timeout = _optional_duration(fields, "timeout", path, issues)
+    if timeout is None:
+        return None
+    if timeout == timedelta(0):
+        message = "a timeout of 0s would stop every command at once"
+        issues.add((*path, "timeout"), message, "a duration above 0s")
+    return format_duration(timeout)
+
+
+def _retries(fields: Mapping[str, Any], path: Path, issues: _Issues) -> int | None:
     raw = fields.get("retries")
     if raw is None:
-        return 0
+        return None
     if not _is_int(raw) or raw < 0:
         message = "retries can't be negative" if _is_int(raw) else f"got {_describe(raw)}"
         issues.add((*path, "retries"), message, "a whole number ≥ 0")
-        return 0
+        return None
     return int(raw)
 
 
@@ -672,13 +845,26 @@ def _string_list(
     return tuple(_string(item, (*path, key, index), issues) for index, item in enumerate(items))
 
 
+def _optional_choice(
+    fields: Mapping[str, Any], key: str, path: Path, issues: _Issues, choices: Sequence[str]
+) -> str | None:
+    if fields.get(key) is None:
+        return None
+    return _choice(fields, key, path, issues, choices)
+
+
 def _optional_bool(fields: Mapping[str, Any], key: str, path: Path, issues: _Issues) -> bool:
+    return _flag(fields, key, path, issues) or False
+
+
+def _flag(fields: Mapping[str, Any], key: str, path: Path, issues: _Issues) -> bool | None:
+    """True or false when given; None when absent (or unusable, after reporting it)."""
     raw = fields.get(key)
     if raw is None:
-        return False
+        return None
     if not isinstance(raw, bool):
         issues.add((*path, key), f"got {_describe(raw)}", "true or false")
-        return False
+        return None
     return raw
 
 

@@ -1,4 +1,4 @@
-"""Deployment records. (Running deployments comes with the engine.)"""
+"""Deployments: records, details (plan, timeline, queue position), logs, and control."""
 
 from __future__ import annotations
 
@@ -7,12 +7,21 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from relman.domain.deployments import RECORDABLE_STATES, parse_state
+from relman.domain.deployments import (
+    RECORDABLE_STATES,
+    DeploymentState,
+    StepState,
+    parse_state,
+)
+from relman.engine.transitions import move, steps_of
 from relman.errors import InvalidInput, NotFound
 from relman.services.lookups import get_environment, get_service
 from relman.services.releases import get_release
 from relman.store.tables import (
+    DeploymentEventRow,
+    DeploymentLogRow,
     DeploymentRow,
+    DeploymentStepRow,
     EnvironmentRow,
     LifecycleRow,
     ReleaseRow,
@@ -21,7 +30,12 @@ from relman.store.tables import (
 from relman.store.unit_of_work import UnitOfWork
 
 __all__ = [
+    "CONTROLS",
+    "DeploymentDetail",
     "DeploymentView",
+    "control_deployment",
+    "deployment_detail",
+    "deployment_logs",
     "deployment_views",
     "get_deployment",
     "lifecycle_environments",
@@ -75,6 +89,7 @@ def record_deployment(
         created_at=when,
         finished_at=when,
         created_by=actor,
+        kind="record",
     )
     session.add(row)
     session.flush()
@@ -138,3 +153,102 @@ def get_deployment(session: Session, deployment_id: int) -> DeploymentView:
             details={"id": deployment_id},
         )
     return DeploymentView(*row)
+
+
+@dataclass(frozen=True)
+class DeploymentDetail:
+    view: DeploymentView
+    steps: list[DeploymentStepRow]
+    events: list[DeploymentEventRow]
+    queue_position: int | None  # 1 = next in line; None unless queued
+    previous_version: str | None
+
+
+def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
+    """A deployment with its plan, its timeline and, when queued, its place in the queue."""
+    view = get_deployment(session, deployment_id)
+    row = view.row
+    steps = session.scalars(
+        select(DeploymentStepRow)
+        .where(DeploymentStepRow.deployment_id == row.id)
+        .order_by(DeploymentStepRow.position)
+    ).all()
+    events = session.scalars(
+        select(DeploymentEventRow)
+        .where(DeploymentEventRow.deployment_id == row.id)
+        .order_by(DeploymentEventRow.id)
+    ).all()
+    previous = (
+        session.get_one(ReleaseRow, row.previous_release_id).version
+        if row.previous_release_id
+        else None
+    )
+    return DeploymentDetail(
+        view, list(steps), list(events), _queue_position(session, row), previous
+    )
+
+
+def _queue_position(session: Session, row: DeploymentRow) -> int | None:
+    if row.state != DeploymentState.QUEUED.value:
+        return None
+    ahead = session.scalar(
+        select(func.count()).where(
+            DeploymentRow.service_id == row.service_id,
+            DeploymentRow.environment_id == row.environment_id,
+            DeploymentRow.state == DeploymentState.QUEUED.value,
+            DeploymentRow.id < row.id,
+        )
+    )
+    return (ahead or 0) + 1
+
+
+def deployment_logs(
+    session: Session, deployment_id: int, *, after: int, limit: int
+) -> list[DeploymentLogRow]:
+    """Output lines of the deployment with an id above `after`, oldest first."""
+    get_deployment(session, deployment_id)
+    return list(
+        session.scalars(
+            select(DeploymentLogRow)
+            .where(DeploymentLogRow.deployment_id == deployment_id, DeploymentLogRow.id > after)
+            .order_by(DeploymentLogRow.id)
+            .limit(limit)
+        )
+    )
+
+
+# What a person may ask of a deployment, and the state it asks for.
+CONTROLS = {
+    "pause": DeploymentState.PAUSED,
+    "resume": DeploymentState.RUNNING,
+    "abort": DeploymentState.ABORTED,
+}
+
+
+def control_deployment(
+    uow: UnitOfWork, deployment_id: int, action: str, *, actor: str, reason: str | None = None
+) -> DeploymentView:
+    """Pause (before its next step), resume, or abort a deployment.
+
+    Abort stops at once: the step that runs is cancelled and its outcome ignored.
+    """
+    if action not in CONTROLS:
+        raise InvalidInput(
+            f"Unknown action '{action}'; actions: {', '.join(CONTROLS)}",
+            details={"action": action, "allowed": list(CONTROLS)},
+        )
+    session = uow.session
+    row = session.get(DeploymentRow, deployment_id, with_for_update=True)
+    if row is None:
+        get_deployment(session, deployment_id)  # raises NotFound with the hint
+        raise NotFound(f"No deployment {deployment_id}")
+    target = CONTROLS[action]
+    if action == "abort":
+        for step in steps_of(uow, row.id):
+            if step.state == StepState.RUNNING.value:
+                step.state = StepState.CANCELLED.value
+                step.finished_at = uow.clock()
+                step.summary = f"cancelled: deployment aborted by {actor}"
+    move(uow, row, target, actor=actor, reason=reason or f"{action} by {actor}")
+    uow.commit()
+    return get_deployment(session, deployment_id)

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -23,7 +26,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "AuditEventRow",
     "Base",
+    "DeploymentEventRow",
+    "DeploymentLogRow",
     "DeploymentRow",
+    "DeploymentStepRow",
     "EnvironmentRow",
     "LifecycleRow",
     "ReleaseRow",
@@ -111,9 +117,28 @@ class ReleaseRow(Base):
     created_by: Mapped[str] = mapped_column(String(100))
 
 
+# A deployment that holds its (service, environment) cell: at most one per cell, enforced here.
+ACTIVE_STATES = ("running", "paused", "waiting")
+_ACTIVE = text("state IN ('running', 'paused', 'waiting')")
+
+
 class DeploymentRow(Base):
+    """A deployment: recorded after the fact (`kind` record) or run by the engine (deploy,
+    rollback) as a persisted plan of steps (`deployment_steps`) and a `cursor` into it."""
+
     __tablename__ = "deployments"
-    __table_args__ = (Index("ix_deployments_cell", "service_id", "environment_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_deployments_cell", "service_id", "environment_id", "created_at"),
+        Index("ix_deployments_state", "state"),
+        Index(
+            "ux_deployments_active_cell",
+            "service_id",
+            "environment_id",
+            unique=True,
+            postgresql_where=_ACTIVE,
+            sqlite_where=_ACTIVE,
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id"))
@@ -123,6 +148,61 @@ class DeploymentRow(Base):
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    previous_release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"))
+    rollback_of_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"))
+    spec: Mapped[dict[str, Any] | None]
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+
+
+class DeploymentStepRow(Base):
+    """One step of a deployment's plan; `attempts` counts the attempts begun."""
+
+    __tablename__ = "deployment_steps"
+    __table_args__ = (
+        UniqueConstraint("deployment_id", "position", name="uq_deployment_steps_position"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(50))
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    timeout: Mapped[float | None] = mapped_column(Float)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    idempotent: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+class DeploymentEventRow(Base):
+    """The timeline of a deployment: state changes and step outcomes, with actor and reason."""
+
+    __tablename__ = "deployment_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]]
+
+
+class DeploymentLogRow(Base):
+    """Output lines of a deployment's steps, in order of `id`."""
+
+    __tablename__ = "deployment_logs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    line: Mapped[str] = mapped_column(Text)
 
 
 class TokenRow(Base):

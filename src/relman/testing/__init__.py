@@ -1,5 +1,6 @@
 """Fakes that ship with relman's ports, for tests of relman and of code that uses it."""
 
 from relman.testing.clock import FrozenClock
+from relman.testing.drivers import FakeDriver
 
-__all__ = ["FrozenClock"]
+__all__ = ["FakeDriver", "FrozenClock"]

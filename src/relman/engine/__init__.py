@@ -1,0 +1,1 @@
+"""Durable deployment execution: plans of steps, leases, timers, one door for state changes."""

@@ -1,0 +1,175 @@
+"""The one door for deployment and step state changes.
+
+Every change of a deployment's state goes through `move`, which checks the move against the
+domain's table, writes the timeline event and the audit record, and keeps the lease and
+finish time consistent with the state. Creating a planned deployment (`create_deployment`) is
+the other way in: it writes the plan's steps with the deployment, all in the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from relman.domain.deployments import DeploymentState, StepState, check_transition
+from relman.drivers.base import DEFAULT_SLOT, PlannedStep
+from relman.store.tables import DeploymentEventRow, DeploymentRow, DeploymentStepRow
+from relman.store.unit_of_work import UnitOfWork
+
+__all__ = [
+    "SYSTEM",
+    "NewDeployment",
+    "create_deployment",
+    "current_deployment",
+    "move",
+    "note",
+    "steps_of",
+]
+
+SYSTEM = "relman"  # the actor of changes the engine makes by itself
+
+
+@dataclass(frozen=True)
+class NewDeployment:
+    """What a planned deployment starts from."""
+
+    service_id: int
+    environment_id: int
+    release_id: int
+    kind: str  # "deploy" or "rollback"
+    driver: str
+    settings: dict[str, Any]
+    on_failure: str
+    plan: Sequence[PlannedStep]
+    previous_release_id: int | None = None
+    rollback_of_id: int | None = None
+
+
+def create_deployment(
+    uow: UnitOfWork,
+    new: NewDeployment,
+    *,
+    actor: str,
+    state: DeploymentState = DeploymentState.QUEUED,
+    reason: str | None = None,
+) -> DeploymentRow:
+    """Add a deployment and its plan; it waits in `state` (queued, or running for a rollback
+    that takes over its cell at once)."""
+    now = uow.clock()
+    row = DeploymentRow(
+        service_id=new.service_id,
+        environment_id=new.environment_id,
+        release_id=new.release_id,
+        state=state.value,
+        reason=reason,
+        created_at=now,
+        created_by=actor,
+        kind=new.kind,
+        previous_release_id=new.previous_release_id,
+        rollback_of_id=new.rollback_of_id,
+        spec={
+            "driver": new.driver,
+            "settings": new.settings,
+            "on_failure": new.on_failure,
+            "slot": DEFAULT_SLOT,
+        },
+        cursor=0,
+        started_at=now if state is DeploymentState.RUNNING else None,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    for position, step in enumerate(new.plan):
+        uow.session.add(
+            DeploymentStepRow(
+                deployment_id=row.id,
+                position=position,
+                name=step.name,
+                state=StepState.PENDING.value,
+                attempts=0,
+                timeout=step.timeout,
+                retries=step.retries,
+                idempotent=step.idempotent,
+            )
+        )
+    steps = ", ".join(step.name for step in new.plan)
+    note(uow, row, f"{new.kind} created: {state.value}; plan: {steps}", actor, reason=reason)
+    return row
+
+
+def move(
+    uow: UnitOfWork,
+    row: DeploymentRow,
+    to: DeploymentState,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> None:
+    """Change the deployment's state, or raise Conflict naming what is allowed."""
+    current = DeploymentState(row.state)
+    check_transition(row.id, current, to)
+    now = uow.clock()
+    row.state = to.value
+    if reason is not None or to.is_final:
+        row.reason = reason
+    if to is DeploymentState.RUNNING and row.started_at is None:
+        row.started_at = now
+    if to.is_final:
+        row.finished_at = row.finished_at or now
+        row.lease_owner = None
+        row.lease_expires_at = None
+        row.due_at = None
+    message = f"{current.value} → {to.value}" + (f": {reason}" if reason else "")
+    note(uow, row, message, actor, kind="state", reason=reason, to=to.value)
+    uow.audit(actor, f"deployment.{to.value}", f"deployment/{row.id}", reason=reason)
+
+
+def note(
+    uow: UnitOfWork,
+    row: DeploymentRow,
+    message: str,
+    actor: str = SYSTEM,
+    *,
+    kind: str = "note",
+    **details: Any,
+) -> None:
+    """Add a line to the deployment's timeline."""
+    uow.session.add(
+        DeploymentEventRow(
+            deployment_id=row.id,
+            at=uow.clock(),
+            actor=actor,
+            kind=kind,
+            message=message,
+            details={k: v for k, v in details.items() if v is not None},
+        )
+    )
+
+
+def steps_of(uow: UnitOfWork, deployment_id: int) -> list[DeploymentStepRow]:
+    return list(
+        uow.session.scalars(
+            select(DeploymentStepRow)
+            .where(DeploymentStepRow.deployment_id == deployment_id)
+            .order_by(DeploymentStepRow.position)
+        )
+    )
+
+
+def current_deployment(
+    uow: UnitOfWork, service_id: int, environment_id: int
+) -> DeploymentRow | None:
+    """The deployment whose release runs in the cell now: its newest successful one."""
+    return uow.session.scalar(
+        select(DeploymentRow)
+        .where(
+            DeploymentRow.service_id == service_id,
+            DeploymentRow.environment_id == environment_id,
+            DeploymentRow.state == DeploymentState.SUCCEEDED.value,
+        )
+        .order_by(DeploymentRow.id.desc())
+        .limit(1)
+    )

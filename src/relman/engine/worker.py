@@ -1,0 +1,409 @@
+"""Workers: claim due deployments with a lease, run their steps, record every outcome.
+
+One step at a time: the attempt is recorded as begun (`running`) in the same transaction that
+takes the lease, the driver runs it, and its outcome is recorded in a transaction fenced on
+`lease_owner = me AND cursor = k`, which also begins the next step. A worker that dies leaves
+its lease to expire; whoever claims the deployment next finds the cut-off step still `running`
+and re-runs it only when the plan marks it idempotent, otherwise the deployment fails and asks
+a person to decide. Waiting (retry timers, pauses, queues) holds no thread: it is a row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from relman.domain.deployments import DeploymentState, StepState
+from relman.drivers.base import DEFAULT_SLOT, Driver, StepResult, StepRun
+from relman.engine.leases import database_now, due_deployment
+from relman.engine.logs import LogWriter
+from relman.engine.transitions import (
+    SYSTEM,
+    NewDeployment,
+    create_deployment,
+    current_deployment,
+    move,
+    note,
+    steps_of,
+)
+from relman.store.database import Database
+from relman.store.tables import (
+    DeploymentRow,
+    DeploymentStepRow,
+    EnvironmentRow,
+    ReleaseRow,
+    ServiceRow,
+)
+from relman.store.unit_of_work import Clock, UnitOfWork, utcnow
+
+__all__ = ["Claim", "Worker", "WorkerOptions"]
+
+logger = logging.getLogger("relman.engine")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """`lease`: how long a claim lasts without a heartbeat; `poll`: seconds between looks for
+    work when idle; `retry_delay`: seconds before the first retry (doubling, at most 60)."""
+
+    lease: timedelta = timedelta(seconds=15)
+    poll: float = 0.5
+    retry_delay: float = 1.0
+    slots: int = 4
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A step attempt this worker has begun and must run, then record."""
+
+    deployment_id: int
+    driver: str
+    run: StepRun
+
+
+class Worker:
+    def __init__(
+        self,
+        database: Database,
+        drivers: Mapping[str, Driver],
+        *,
+        options: WorkerOptions | None = None,
+        clock: Clock = utcnow,
+        name: str | None = None,
+    ) -> None:
+        self.database = database
+        self.drivers = drivers
+        self.options = options or WorkerOptions()
+        self.clock = clock
+        self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._held: dict[int, threading.Event] = {}  # deployment id → cancel of its running step
+        self._held_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- running in threads ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run `slots` loops and a heartbeat in daemon threads until `stop`."""
+        self._stop.clear()
+        loops = [f"relman-worker-{n}" for n in range(self.options.slots)]
+        self._threads = [threading.Thread(target=self._loop, name=n, daemon=True) for n in loops]
+        self._threads.append(
+            threading.Thread(target=self._heartbeats, name="relman-heartbeat", daemon=True)
+        )
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming; wait up to `timeout` seconds for running steps to be recorded."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def wake(self) -> None:
+        """Look for work now (e.g. a deployment was just created in this process)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.work_one()
+            except (OperationalError, IntegrityError) as exc:
+                logger.warning(
+                    "worker %s: store error, retrying: %s", self.owner, type(exc).__name__
+                )
+                worked = False
+            except Exception:
+                logger.exception("worker %s: unexpected error", self.owner)
+                worked = False
+            if not worked:
+                self._wake.wait(self.options.poll)
+                self._wake.clear()
+
+    def _heartbeats(self) -> None:
+        interval = self.options.lease.total_seconds() / 3
+        while not self._stop.wait(interval):
+            try:
+                self.heartbeat()
+            except Exception:
+                logger.exception("worker %s: heartbeat failed", self.owner)
+
+    def heartbeat(self) -> None:
+        """Extend the leases of the steps running here; cancel those whose lease was lost
+        (the deployment was aborted, or another worker took it over)."""
+        with self._held_lock:
+            held = dict(self._held)
+        if not held:
+            return
+        with UnitOfWork(self.database, self.clock) as uow:
+            expires = database_now(uow.session) + self.options.lease
+            mine = (DeploymentRow.id.in_(held), DeploymentRow.lease_owner == self.owner)
+            uow.session.execute(update(DeploymentRow).where(*mine).values(lease_expires_at=expires))
+            kept = set(uow.session.scalars(select(DeploymentRow.id).where(*mine)))
+            uow.commit()
+        for deployment_id, cancel in held.items():
+            if deployment_id not in kept:
+                cancel.set()
+
+    # --- one unit of work at a time --------------------------------------------------------
+
+    def run_until_idle(self, limit: int = 10_000) -> int:
+        """Work in this thread until nothing is due; return how many claims were worked."""
+        count = 0
+        while count < limit and self.work_one():
+            count += 1
+        return count
+
+    def work_one(self) -> bool:
+        """Claim one due deployment and run its steps until it ends or has to wait."""
+        claim = self._claim()
+        if claim is None:
+            return False
+        next_claim: Claim | None = claim
+        while next_claim is not None:
+            result = self._run(next_claim)
+            next_claim = self._record(next_claim, result)
+        return True
+
+    def _claim(self) -> Claim | None:
+        while True:
+            with UnitOfWork(self.database, self.clock) as uow:
+                now = database_now(uow.session)
+                row = uow.session.scalar(due_deployment(now))
+                if row is None:
+                    return None
+                if row.state == DeploymentState.QUEUED.value:
+                    self._admit(uow, row)
+                row.lease_owner = self.owner
+                row.lease_expires_at = now + self.options.lease
+                row.due_at = None
+                step = steps_of(uow, row.id)[row.cursor]
+                claim = self._resume_step(uow, row, step)
+                uow.commit()
+            if claim is not None:
+                return claim
+
+    def _admit(self, uow: UnitOfWork, row: DeploymentRow) -> None:
+        if row.kind == "deploy":
+            current = current_deployment(uow, row.service_id, row.environment_id)
+            row.previous_release_id = current.release_id if current else None
+        move(uow, row, DeploymentState.RUNNING, actor=SYSTEM)
+        uow.session.flush()  # the one-per-cell index judges the move here
+
+    def _resume_step(
+        self, uow: UnitOfWork, row: DeploymentRow, step: DeploymentStepRow
+    ) -> Claim | None:
+        if step.state == StepState.RUNNING.value:
+            attempt = step.attempts
+            if not step.idempotent:
+                step.state = StepState.FAILED.value
+                step.summary = f"cut off: attempt {attempt} never reported back"
+                move(uow, row, DeploymentState.FAILED, actor=SYSTEM, reason=_cut_off(step))
+                return None
+            note(
+                uow,
+                row,
+                f"step {step.name}: attempt {attempt} was cut off; running it again "
+                "(the step is idempotent)",
+                kind="step",
+                step=step.name,
+            )
+        return self._begin(uow, row, step, self._step_run(uow, row))
+
+    def _begin(
+        self, uow: UnitOfWork, row: DeploymentRow, step: DeploymentStepRow, base: StepRun
+    ) -> Claim:
+        step.state = StepState.RUNNING.value
+        step.attempts += 1
+        step.started_at = uow.clock()
+        step.finished_at = None
+        run = replace(
+            base,
+            step_index=step.position,
+            step=step.name,
+            attempt=step.attempts,
+            timeout=step.timeout,
+        )
+        driver = (row.spec or {}).get("driver", "")
+        return Claim(deployment_id=row.id, driver=driver, run=run)
+
+    def _step_run(self, uow: UnitOfWork, row: DeploymentRow) -> StepRun:
+        session = uow.session
+        spec = row.spec or {}
+        previous = (
+            session.get_one(ReleaseRow, row.previous_release_id).version
+            if row.previous_release_id
+            else None
+        )
+        return StepRun(
+            deployment_id=row.id,
+            step_index=row.cursor,
+            step="",
+            attempt=0,
+            service=session.get_one(ServiceRow, row.service_id).name,
+            version=session.get_one(ReleaseRow, row.release_id).version,
+            previous_version=previous,
+            environment=session.get_one(EnvironmentRow, row.environment_id).name,
+            settings=spec.get("settings", {}),
+            slot=spec.get("slot", DEFAULT_SLOT),
+        )
+
+    def _run(self, claim: Claim) -> StepResult:
+        driver = self.drivers.get(claim.driver)
+        if driver is None:
+            known = ", ".join(sorted(self.drivers)) or "none"
+            return StepResult(False, f"unknown driver '{claim.driver}'; this worker has: {known}")
+        cancel = threading.Event()
+        with self._held_lock:
+            self._held[claim.deployment_id] = cancel
+        log = LogWriter(
+            self.database,
+            self.clock,
+            deployment_id=claim.deployment_id,
+            position=claim.run.step_index,
+            attempt=claim.run.attempt,
+        )
+        try:
+            return driver.run(claim.run, log.write, cancel)
+        except Exception as exc:  # a driver bug fails the step, never the worker
+            logger.exception("driver %s raised", claim.driver)
+            return StepResult(False, f"the {claim.driver} driver failed: {type(exc).__name__}")
+        finally:
+            log.close()
+            with self._held_lock:
+                self._held.pop(claim.deployment_id, None)
+
+    def _record(self, claim: Claim, result: StepResult) -> Claim | None:
+        """Record the attempt's outcome; return the next step's claim when it goes on here."""
+        with UnitOfWork(self.database, self.clock) as uow:
+            row = uow.session.get(DeploymentRow, claim.deployment_id, with_for_update=True)
+            index = claim.run.step_index
+            if row is None or row.lease_owner != self.owner or row.cursor != index:
+                logger.warning(
+                    "worker %s: lost deployment %d before recording step %d; outcome dropped",
+                    self.owner,
+                    claim.deployment_id,
+                    index,
+                )
+                return None
+            steps = steps_of(uow, row.id)
+            step = steps[index]
+            step.finished_at = uow.clock()
+            step.summary = result.summary
+            outcome = "succeeded" if result.ok else "failed"
+            note(
+                uow,
+                row,
+                f"step {step.name}: attempt {step.attempts} {outcome}: {result.summary}",
+                kind="step",
+                step=step.name,
+                attempt=step.attempts,
+                ok=result.ok,
+            )
+            following = None
+            if result.ok:
+                following = self._after_success(uow, row, steps, claim)
+            else:
+                self._after_failure(uow, row, step, result)
+            uow.commit()
+            return following
+
+    def _after_success(
+        self, uow: UnitOfWork, row: DeploymentRow, steps: list[DeploymentStepRow], claim: Claim
+    ) -> Claim | None:
+        steps[row.cursor].state = StepState.SUCCEEDED.value
+        row.cursor += 1
+        if row.cursor == len(steps):
+            move(uow, row, DeploymentState.SUCCEEDED, actor=SYSTEM)
+            self._mark_undone(uow, row)
+            return None
+        if row.state != DeploymentState.RUNNING.value:  # paused: stop before the next step
+            _release(row)
+            return None
+        row.lease_expires_at = database_now(uow.session) + self.options.lease
+        return self._begin(uow, row, steps[row.cursor], claim.run)
+
+    def _after_failure(
+        self, uow: UnitOfWork, row: DeploymentRow, step: DeploymentStepRow, result: StepResult
+    ) -> None:
+        if step.attempts <= step.retries:
+            delay = min(self.options.retry_delay * 2 ** (step.attempts - 1), 60.0)
+            step.state = StepState.PENDING.value
+            row.due_at = database_now(uow.session) + timedelta(seconds=delay)
+            _release(row)
+            left = step.retries - step.attempts + 1
+            note(uow, row, f"step {step.name}: retrying in {delay:g}s ({left} left)", kind="step")
+            return
+        step.state = StepState.FAILED.value
+        reason = f"step '{step.name}' failed: {result.summary}"
+        move(uow, row, DeploymentState.FAILED, actor=SYSTEM, reason=reason)
+        self._roll_back_if_asked(uow, row)
+
+    def _mark_undone(self, uow: UnitOfWork, row: DeploymentRow) -> None:
+        if row.rollback_of_id is None:
+            return
+        undone = uow.session.get_one(DeploymentRow, row.rollback_of_id)
+        if undone.state in (DeploymentState.SUCCEEDED.value, DeploymentState.FAILED.value):
+            reason = f"rolled back by deployment {row.id}"
+            move(uow, undone, DeploymentState.ROLLED_BACK, actor=SYSTEM, reason=reason)
+
+    def _roll_back_if_asked(self, uow: UnitOfWork, row: DeploymentRow) -> None:
+        spec = row.spec or {}
+        if row.kind != "deploy" or spec.get("on_failure") != "rollback":
+            return
+        if row.previous_release_id is None:
+            note(
+                uow,
+                row,
+                "on_failure is rollback, but nothing ran here before: nothing to roll back to",
+            )
+            return
+        driver = self.drivers.get(spec.get("driver", ""))
+        if driver is None:
+            note(uow, row, f"cannot roll back: this worker has no '{spec.get('driver')}' driver")
+            return
+        uow.session.flush()  # the failed deployment leaves its cell before the rollback takes it
+        rollback = create_deployment(
+            uow,
+            NewDeployment(
+                service_id=row.service_id,
+                environment_id=row.environment_id,
+                release_id=row.previous_release_id,
+                kind="rollback",
+                driver=driver.name,
+                settings=spec.get("settings", {}),
+                on_failure="fail",
+                plan=driver.plan(spec.get("settings", {}), rollback=True),
+                previous_release_id=row.release_id,
+                rollback_of_id=row.id,
+            ),
+            actor=SYSTEM,
+            state=DeploymentState.RUNNING,
+            reason=f"automatic rollback of deployment {row.id} (on_failure: rollback)",
+        )
+        note(uow, row, f"rolling back automatically in deployment {rollback.id}")
+
+
+def _release(row: DeploymentRow) -> None:
+    row.lease_owner = None
+    row.lease_expires_at = None
+
+
+def _cut_off(step: DeploymentStepRow) -> str:
+    return (
+        f"step '{step.name}' (attempt {step.attempts}) was cut off when its worker stopped, and "
+        "its outcome is unknown; it is not marked idempotent, so relman will not run it again "
+        "by itself. Check the environment, then promote again or roll back"
+    )
