@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from relman.domain.durations import parse_duration
 from relman.errors import InvalidInput
 
 __all__ = ["Settings"]
@@ -21,6 +23,8 @@ class Settings:
     url: str = DEFAULT_URL
     token: str | None = None
     anonymous_read: bool = True
+    lease: timedelta = timedelta(seconds=15)
+    worker_slots: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -35,6 +39,8 @@ class Settings:
             anonymous_read=_flag(
                 "RELMAN_ANONYMOUS_READ", env.get("RELMAN_ANONYMOUS_READ"), default=True
             ),
+            lease=_lease(env.get("RELMAN_LEASE")),
+            worker_slots=_slots(env.get("RELMAN_WORKER_SLOTS")),
         )
 
 
@@ -52,3 +58,29 @@ def _flag(name: str, value: str | None, *, default: bool) -> bool:
         f"{name}='{value}' is not true or false; use one of: true, false, 1, 0, yes, no, on, off",
         details={"variable": name, "value": value},
     )
+
+
+def _lease(value: str | None) -> timedelta:
+    if value is None or not value.strip():
+        return timedelta(seconds=15)
+    try:
+        lease = parse_duration(value.strip())
+    except InvalidInput as exc:
+        raise InvalidInput(f"RELMAN_LEASE: {exc.message}", details=exc.details) from None
+    if lease < timedelta(seconds=1):
+        raise InvalidInput(
+            f"RELMAN_LEASE='{value}' is too short; a lease needs at least 1s (default 15s)",
+            details={"variable": "RELMAN_LEASE", "value": value},
+        )
+    return lease
+
+
+def _slots(value: str | None) -> int:
+    if value is None or not value.strip():
+        return 4
+    if not value.strip().isdigit() or not 1 <= int(value) <= 64:
+        raise InvalidInput(
+            f"RELMAN_WORKER_SLOTS='{value}' is not a whole number from 1 to 64 (default 4)",
+            details={"variable": "RELMAN_WORKER_SLOTS", "value": value},
+        )
+    return int(value)

@@ -1,7 +1,9 @@
-"""`relman deployments`: deployment records."""
+"""`relman deployments`: list, show, watch, logs, pause, resume, abort, record."""
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Annotated, Any
 
 import typer
@@ -9,8 +11,12 @@ from rich.table import Table
 
 from relman.cli.common import JsonOption, api
 from relman.cli.output import console, emit
+from relman.cli.progress import FINAL_STATES, follow, render_deployment
+from relman.cli.promote import finish
 
 app = typer.Typer(help="Deployments.", no_args_is_help=True)
+
+DeploymentId = Annotated[int, typer.Argument(help="The deployment's id.", min=1)]
 
 
 @app.command("list")
@@ -27,10 +33,11 @@ def list_(
 
 
 def _render(items: list[dict[str, Any]]) -> None:
-    table = Table("id", "service", "version", "environment", "state", "when", "by")
+    table = Table("id", "kind", "service", "version", "environment", "state", "when", "by")
     for d in items:
         table.add_row(
             str(d["id"]),
+            d["kind"],
             d["service"],
             d["version"],
             d["environment"],
@@ -42,21 +49,68 @@ def _render(items: list[dict[str, Any]]) -> None:
 
 
 @app.command("show")
-def show(
-    deployment_id: Annotated[int, typer.Argument(help="The deployment's id.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Show one deployment."""
+def show(deployment_id: DeploymentId, as_json: JsonOption = False) -> None:
+    """Show a deployment: its plan of steps and its timeline (who, when, why)."""
     with api() as client:
         d = client.get(f"/api/v1/deployments/{deployment_id}")
-    emit(
-        d,
-        as_json,
-        lambda: console.print(
-            f"Deployment {d['id']}: {d['service']} {d['version']} → {d['environment']}: "
-            f"{d['state']} ({d['created_at'][:16]} by {d['created_by']})"
-        ),
-    )
+    emit(d, as_json, lambda: console.print(render_deployment(d, events=len(d["events"]))))
+
+
+@app.command("watch")
+def watch(deployment_id: DeploymentId, as_json: JsonOption = False) -> None:
+    """Follow a deployment live until it ends; exit 0 only if it succeeded (9 otherwise)."""
+    with api() as client:
+        d = follow(client, deployment_id, live=not as_json)
+    finish(d, as_json)
+
+
+@app.command("logs")
+def logs(
+    deployment_id: DeploymentId,
+    follow_: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until it ends.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the output of the deployment's steps."""
+    after = 0
+    with api() as client:
+        while True:
+            page = client.get(f"/api/v1/deployments/{deployment_id}/logs", after=after)
+            for line in page["items"]:
+                _print_line(line, as_json)
+            after = page["next_after"]
+            if not follow_ or (page["state"] in FINAL_STATES and not page["items"]):
+                return
+            if not page["items"]:
+                time.sleep(0.5)
+
+
+def _print_line(line: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(line))
+        return
+    console.print(f"[dim]{line['at'][11:19]} #{line['step']}[/] ", end="")
+    console.print(line["line"], markup=False, highlight=False, soft_wrap=True)
+
+
+def _control(action: str, help_text: str) -> None:
+    def command(
+        deployment_id: DeploymentId,
+        reason: Annotated[str | None, typer.Option(help="Why, for the timeline.")] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        with api() as client:
+            d = client.post(f"/api/v1/deployments/{deployment_id}/{action}", {"reason": reason})
+        emit(d, as_json, lambda: console.print(render_deployment(d, events=1)))
+
+    command.__doc__ = help_text
+    app.command(action)(command)
+
+
+_control("pause", "Pause a running deployment: its current step finishes, the next waits.")
+_control("resume", "Resume a paused deployment.")
+_control("abort", "Abort a deployment now: the running step is cancelled, nothing more runs.")
 
 
 @app.command("record")

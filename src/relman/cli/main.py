@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from relman import __version__
-from relman.cli import config, deployments, releases, server, status, tokens
+from relman.cli import config, deployments, promote, releases, server, status, tokens, worker
 from relman.cli.output import exit_code_for, report_error
 from relman.errors import RelmanError, StoreUnavailable
 
@@ -23,6 +23,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(server.serve)
+app.command("worker")(worker.worker)
+app.command("promote")(promote.promote)
+app.command("rollback")(promote.rollback)
 app.command("validate")(config.validate)
 app.command("apply")(config.apply)
 app.command("status")(status.status)

@@ -21,7 +21,15 @@ from relman.errors import (
     Unauthenticated,
 )
 
-__all__ = ["EXIT_CODES", "console", "emit", "err_console", "exit_code_for", "report_error"]
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_NOT_SUCCEEDED",
+    "console",
+    "emit",
+    "err_console",
+    "exit_code_for",
+    "report_error",
+]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -36,6 +44,10 @@ EXIT_CODES: dict[type[RelmanError], int] = {
     ServerUnreachable: 7,
     StoreUnavailable: 8,
 }
+
+
+# A deployment followed with --wait ended failed, rolled_back or aborted.
+EXIT_NOT_SUCCEEDED = 9
 
 
 def exit_code_for(exc: RelmanError) -> int:

@@ -10,11 +10,13 @@ import typer
 import uvicorn
 
 from relman.api.app import create_app
-from relman.bootstrap import open_database, safe_url
+from relman.bootstrap import default_drivers, open_database, safe_url
 from relman.cli.common import JsonOption
 from relman.cli.output import emit, err_console
+from relman.cli.worker import worker_options
+from relman.engine.worker import Worker
 from relman.errors import RelmanError
-from relman.services.demo import seed_demo
+from relman.services.demo import seed_demo, start_demo_promotions
 from relman.settings import Settings
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
@@ -26,13 +28,23 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Seed the demo workspace into an empty store.")
     ] = False,
+    run_worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run deployments in this process (off when separate 'relman worker's do).",
+        ),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the relman server (API, dashboard, metrics); upgrades the schema first."""
+    """Run the relman server (API, dashboard, metrics) and a worker; upgrades the schema first."""
     settings = Settings.from_env()
     listener = _bind(host, port)  # before touching the store: a busy port changes nothing
     database = open_database(settings)
+    drivers = default_drivers()
     seeded = seed_demo(database) if demo else False
+    if seeded:
+        start_demo_promotions(database, drivers)
     url = f"http://{host}:{port}"
     started = {"url": url, "store": safe_url(settings.database_url), "demo_seeded": seeded}
 
@@ -44,9 +56,21 @@ def serve(
         err_console.print(f"relman serving on {url} (store: {started['store']})", soft_wrap=True)
 
     emit(started, as_json, render)
-    app = create_app(database, anonymous_read=settings.anonymous_read)
+    worker = Worker(database, drivers, options=worker_options(settings)) if run_worker else None
+    app = create_app(
+        database,
+        anonymous_read=settings.anonymous_read,
+        drivers=drivers,
+        wake=worker.wake if worker else None,
+    )
     server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
-    server.run(sockets=[listener])
+    if worker:
+        worker.start()
+    try:
+        server.run(sockets=[listener])
+    finally:
+        if worker:
+            worker.stop()
 
 
 def _bind(host: str, port: int) -> socket.socket:

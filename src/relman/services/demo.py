@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -11,14 +12,16 @@ from sqlalchemy import func, select
 
 from relman.configfile import load_config
 from relman.domain.releases import ReleaseContent
+from relman.drivers.base import Driver
 from relman.services.config_apply import apply_config
 from relman.services.deployments import record_deployment
+from relman.services.promotions import promote
 from relman.services.releases import create_release
 from relman.store.database import Database
 from relman.store.tables import ServiceRow
 from relman.store.unit_of_work import Clock, UnitOfWork, utcnow
 
-__all__ = ["seed_demo"]
+__all__ = ["DEMO_PROMOTIONS", "seed_demo", "start_demo_promotions"]
 
 ACTOR = "demo"
 
@@ -111,3 +114,31 @@ def _register(uow: UnitOfWork, step: _Step) -> None:
 
 def _digest(step: _Step) -> str:
     return "sha256:" + hashlib.sha256(f"{step.service}-{step.version}".encode()).hexdigest()
+
+
+# Run for real when the demo starts: two go through, billing 2.1.0 fails its health check in
+# production and is rolled back by itself (production has on_failure: rollback).
+DEMO_PROMOTIONS = [
+    ("api", "1.4.0", "production"),
+    ("web", "3.2.0", "staging"),
+    ("billing", "2.1.0", "production"),
+]
+
+
+def start_demo_promotions(
+    database: Database, drivers: Mapping[str, Driver], clock: Clock = utcnow
+) -> list[int]:
+    """Queue the demo's promotions; a worker runs them. Returns their deployment ids."""
+    ids = []
+    for service, version, environment in DEMO_PROMOTIONS:
+        with UnitOfWork(database, clock) as uow:
+            row = promote(
+                uow,
+                drivers,
+                service=service,
+                version=version,
+                environment=environment,
+                actor=ACTOR,
+            )
+            ids.append(row.id)
+    return ids

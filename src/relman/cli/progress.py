@@ -1,0 +1,84 @@
+"""Following a deployment until it ends: live progress for people, one JSON for scripts."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from relman.cli.client import ApiClient
+from relman.cli.output import err_console
+
+__all__ = ["FINAL_STATES", "follow", "render_deployment", "summary"]
+
+FINAL_STATES = {"succeeded", "failed", "rolled_back", "aborted"}
+_STEP_MARK = {
+    "succeeded": ("✓", "green"),
+    "failed": ("✗", "red"),
+    "cancelled": ("✗", "red"),
+    "running": ("●", "cyan"),
+    "pending": ("·", "dim"),
+}
+_STATE_STYLE = {
+    "succeeded": "bold green",
+    "failed": "bold red",
+    "aborted": "bold red",
+    "rolled_back": "bold yellow",
+    "paused": "bold yellow",
+}
+
+
+def summary(d: dict[str, Any]) -> dict[str, Any]:
+    """The fields a script needs (contract: promote --json)."""
+    keys = ("id", "service", "version", "environment", "state", "kind", "reason")
+    return {key: d.get(key) for key in keys}
+
+
+def follow(client: ApiClient, deployment_id: int, *, live: bool, interval: float = 0.5) -> Any:
+    """Poll the deployment until it ends; show it live on stderr when `live`."""
+    d = client.get(f"/api/v1/deployments/{deployment_id}")
+    if not live:
+        while d["state"] not in FINAL_STATES:
+            time.sleep(interval)
+            d = client.get(f"/api/v1/deployments/{deployment_id}")
+        return d
+    with Live(render_deployment(d), console=err_console, refresh_per_second=8) as view:
+        while d["state"] not in FINAL_STATES:
+            time.sleep(interval)
+            d = client.get(f"/api/v1/deployments/{deployment_id}")
+            view.update(render_deployment(d))
+    return d
+
+
+def render_deployment(d: dict[str, Any], *, events: int = 3) -> Group:
+    """Header, plan of steps with their marks, and the newest timeline lines."""
+    state = d["state"]
+    header = Text()
+    header.append(f"Deployment {d['id']} ", style="bold")
+    what = "rollback of " if d.get("kind") == "rollback" else ""
+    header.append(f"{what}{d['service']} {d['version']} → {d['environment']}: ")
+    header.append(state, style=_STATE_STYLE.get(state, "bold cyan"))
+    if d.get("queue_position"):
+        header.append(f" (position {d['queue_position']} in the queue)", style="yellow")
+    parts: list[Any] = [header]
+    if d.get("reason") and state in FINAL_STATES | {"paused"}:
+        parts.append(Text(f"  {d['reason']}", style="dim"))
+    steps = Table.grid(padding=(0, 1))
+    for step in d.get("steps", []):
+        mark, style = _STEP_MARK.get(step["state"], ("?", ""))
+        tries = f"attempt {step['attempts']}" if step["attempts"] > 1 else ""
+        steps.add_row(
+            Text(f"  {mark}", style=style),
+            Text(step["name"], style="bold"),
+            Text(step["summary"] or step["state"], style="dim"),
+            Text(tries, style="yellow"),
+        )
+    parts.append(steps)
+    for event in d.get("events", [])[-events:] if events else []:
+        when = event["at"][11:19]
+        parts.append(Text(f"  {when} {event['actor']}: {event['message']}", style="dim"))
+    return Group(*parts)

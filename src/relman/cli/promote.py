@@ -1,0 +1,93 @@
+"""`relman promote` and `relman rollback`: start a deployment, and optionally follow it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from relman.cli.common import JsonOption, api
+from relman.cli.output import EXIT_NOT_SUCCEEDED, console, emit, err_console
+from relman.cli.progress import follow, render_deployment, summary
+
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="Follow the deployment to its end; exit 0 only if it succeeded (9 otherwise).",
+    ),
+]
+
+
+def promote(
+    service: Annotated[str, typer.Argument(help="The service.")],
+    version: Annotated[str, typer.Argument(help="The release's version, like 1.4.0.")],
+    to: Annotated[str, typer.Option("--to", help="The environment to deploy to.")],
+    wait: WaitOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy a release to an environment, if its lifecycle allows it now."""
+    body = {"service": service, "version": version, "environment": to}
+    _start("/api/v1/promotions", body, wait=wait, as_json=as_json)
+
+
+def rollback(
+    service: Annotated[str, typer.Argument(help="The service.")],
+    env: Annotated[str, typer.Option("--env", help="The environment to roll back.")],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="The version to go back to (default: the one before)."),
+    ] = None,
+    wait: WaitOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Put back the release that ran before (or --to VERSION); what runs now is marked
+    rolled_back once it succeeds."""
+    body = {"service": service, "environment": env, "to_version": to}
+    _start("/api/v1/rollbacks", body, wait=wait, as_json=as_json)
+
+
+def _start(path: str, body: dict[str, Any], *, wait: bool, as_json: bool) -> None:
+    with api() as client:
+        d = client.post(path, body)
+        if not wait:
+            emit(summary(d), as_json, lambda: _started(d))
+            return
+        if not as_json:
+            err_console.print(
+                f"Deployment {d['id']} created; following it (Ctrl-C stops watching)."
+            )
+        try:
+            d = follow(client, d["id"], live=not as_json)
+        except KeyboardInterrupt:
+            err_console.print(
+                f"Stopped watching; deployment {d['id']} goes on: "
+                f"'relman deployments watch {d['id']}'"
+            )
+            raise typer.Exit(130) from None
+    finish(d, as_json)
+
+
+def finish(d: dict[str, Any], as_json: bool) -> None:
+    """Print how the deployment ended; exit non-zero unless it succeeded."""
+    emit(summary(d), as_json, lambda: _ended(d))
+    if d["state"] != "succeeded":
+        raise typer.Exit(EXIT_NOT_SUCCEEDED)
+
+
+def _started(d: dict[str, Any]) -> None:
+    console.print(render_deployment(d, events=0))
+    console.print(
+        f"Follow it with 'relman deployments watch {d['id']}' "
+        f"or 'relman deployments logs {d['id']} --follow'."
+    )
+
+
+def _ended(d: dict[str, Any]) -> None:
+    if d["state"] == "succeeded":
+        console.print(
+            f"Deployment {d['id']}: {d['service']} {d['version']} runs in {d['environment']}."
+        )
+    else:
+        err_console.print(f"[red]Deployment {d['id']} ended {d['state']}[/]: ", end="")
+        err_console.print(d.get("reason") or "no reason recorded", markup=False, soft_wrap=True)
