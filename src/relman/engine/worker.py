@@ -309,6 +309,7 @@ class Worker:
                 f"step {step.name}: attempt {step.attempts} {outcome}: {result.summary}",
                 kind="step",
                 step=step.name,
+                position=step.position,
                 attempt=step.attempts,
                 ok=result.ok,
             )
