@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
@@ -29,7 +31,14 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The demo server, once the deployments it starts with have ended."""
     with running_server(tmp_path_factory.mktemp("browser") / "home", "--demo") as server:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            items = httpx.get(f"{server.url}/api/v1/deployments").json()["items"]
+            if all(d["state"] not in ("queued", "running") for d in items):
+                break
+            time.sleep(0.2)
         yield server
 
 
@@ -54,10 +63,16 @@ def test_the_inventory_page_shows_what_runs_where(
     )
     assert rows == ["api", "billing", "docs-site", "web"]
     billing_prod = page.locator('tr[data-service="billing"] td[data-environment="production"]')
-    assert "2.0.3" in billing_prod.inner_text()
-    failed = billing_prod.locator(".state-failed")
-    assert failed.inner_text() == "latest: 2.1.0 failed"
-    assert failed.evaluate("el => getComputedStyle(el).color") == "rgb(207, 34, 46)"
+    assert "2.0.3" in billing_prod.inner_text()  # 2.1.0 failed its check and was rolled back
+    web_staging = page.locator('tr[data-service="web"] td[data-environment="staging"]')
+    assert "3.2.0" in web_staging.inner_text()  # promoted by the demo when it started
+    rows = page.locator("#deployments tbody tr")
+    texts = [" ".join(t.split()) for t in rows.all_inner_texts()]
+    assert any("billing 2.0.3 (rollback) production succeeded" in t for t in texts)
+    undone = rows.filter(has_text="rolled back").first
+    assert "billing 2.1.0 production rolled back" in " ".join(undone.inner_text().split())
+    state = undone.locator(".state")
+    assert state.evaluate("el => getComputedStyle(el).color") == "rgb(154, 103, 0)"
     not_in_lifecycle = page.locator('tr[data-service="docs-site"] td[data-environment="dev"]')
     assert not_in_lifecycle.inner_text().strip() == "n/a"
     shot = tmp_path / "inventory.png"

@@ -1,4 +1,4 @@
-"""Server-rendered pages: for now the inventory matrix at `/`."""
+"""Server-rendered pages: the inventory matrix and the newest deployments at `/`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from relman import __version__
 from relman.api.deps import Reader, Reading
+from relman.domain.deployments import DeploymentState
+from relman.services.deployments import list_deployments
 from relman.services.inventory import build_inventory
 
 router = APIRouter(include_in_schema=False)
@@ -22,7 +24,12 @@ _templates = Environment(
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, session: Reader, _: Reading) -> HTMLResponse:
     inventory = build_inventory(session)
+    recent, _total = list_deployments(session, limit=10, offset=0)
+    moving = any(not DeploymentState(v.row.state).is_final for v in recent)
     html = _templates.get_template("inventory.html").render(
-        inventory=inventory, version=__version__
+        inventory=inventory,
+        recent=recent,
+        refresh=3 if moving else 30,  # seconds: faster while deployments move
+        version=__version__,
     )
     return HTMLResponse(html)
