@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,27 @@ def test_boolean_variables_take_the_usual_words(word: str, value: bool) -> None:
 def test_a_misspelt_boolean_is_refused_instead_of_guessed() -> None:
     with pytest.raises(InvalidInput, match="RELMAN_ANONYMOUS_READ='flase' is not true or false"):
         Settings.from_env({"RELMAN_ANONYMOUS_READ": "flase"})
+
+
+def test_workers_lease_for_15s_with_4_slots_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).lease == timedelta(seconds=15)
+    assert Settings.from_env({}).worker_slots == 4
+    custom = Settings.from_env({"RELMAN_LEASE": "1m30s", "RELMAN_WORKER_SLOTS": "8"})
+    assert custom.lease == timedelta(seconds=90)
+    assert custom.worker_slots == 8
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("RELMAN_LEASE", "soon", "RELMAN_LEASE: Bad duration 'soon'"),
+        ("RELMAN_LEASE", "0s", "RELMAN_LEASE='0s' is too short"),
+        ("RELMAN_WORKER_SLOTS", "0", "RELMAN_WORKER_SLOTS='0' is not a whole number from 1 to 64"),
+        ("RELMAN_WORKER_SLOTS", "four", "is not a whole number from 1 to 64"),
+    ],
+)
+def test_bad_worker_settings_are_refused_with_the_variable_named(
+    variable: str, value: str, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        Settings.from_env({variable: value})

@@ -60,6 +60,12 @@ def worker(
         signal.signal(signum, lambda *_: stop.set())
     running.start()
     stop.wait()
-    err_console.print("Stopping: waiting for running steps to be recorded…")
-    running.stop()
+    # A second signal ends the process at once; its running steps are then cut off, and taken
+    # over (or failed) when their leases run out.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    err_console.print(
+        "Stopping: the running steps finish and are recorded (signal again to stop now)…"
+    )
+    running.stop(timeout=None)
     database.dispose()

@@ -104,8 +104,9 @@ class Worker:
         for thread in self._threads:
             thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; wait up to `timeout` seconds for running steps to be recorded."""
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop claiming; wait up to `timeout` seconds (None: as long as it takes) for each
+        running step to be recorded."""
         self._stop.set()
         self._wake.set()
         for thread in self._threads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -178,7 +179,7 @@ def read_logs(
     )
 
 
-def _control(action: str):  # type: ignore[no-untyped-def]
+def _control(action: str) -> Callable[..., DeploymentDetailRead]:
     def endpoint(
         deployment_id: DeploymentId,
         ctx: Context,
