@@ -449,3 +449,21 @@ def test_a_worker_that_lost_its_lease_cannot_record_an_outcome(engine: Engine) -
             select(DeploymentRow.lease_owner).where(DeploymentRow.id == deployment)
         )
     assert owner == other.owner
+
+
+def test_a_worker_restarted_under_its_name_takes_its_deployments_back_at_once(
+    engine: Engine,
+) -> None:
+    engine.release("api", "1.0.0")
+    deployment = engine.promote("api", "1.0.0", "dev")
+    long_lease = WorkerOptions(lease=timedelta(hours=1), poll=0.01, slots=1)
+    first = Worker(engine.db, engine.worker.drivers, options=long_lease, name="host:serve:8000")
+    assert first._claim() is not None  # then the process dies: its lease has an hour to run
+    stranger = Worker(engine.db, engine.worker.drivers, options=long_lease)
+    assert stranger.recover() == 0
+    assert stranger.run_until_idle() == 0
+    restarted = Worker(engine.db, engine.worker.drivers, options=long_lease, name=first.owner)
+    assert restarted.recover() == 1
+    restarted.run_until_idle()
+    assert engine.state(deployment) == "succeeded"
+    assert engine.detail(deployment).steps[0].attempts == 2

@@ -56,7 +56,13 @@ def serve(
         err_console.print(f"relman serving on {url} (store: {started['store']})", soft_wrap=True)
 
     emit(started, as_json, render)
-    worker = Worker(database, drivers, options=worker_options(settings)) if run_worker else None
+    # Named after this host and address: a restarted server takes its deployments back at once.
+    name = f"{socket.gethostname()}:serve:{host}:{port}"
+    worker = (
+        Worker(database, drivers, options=worker_options(settings), name=name)
+        if run_worker
+        else None
+    )
     app = create_app(
         database,
         anonymous_read=settings.anonymous_read,

@@ -27,7 +27,13 @@ def worker(
             min=1, max=64, help="Deployments run at once (default RELMAN_WORKER_SLOTS or 4)."
         ),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Name in leases and logs.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Name in leases and logs. Restarted with the same name, a worker takes its "
+            "deployments back at once; never run two live workers with one name.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run deployments from the store until stopped (SIGTERM or Ctrl-C).
