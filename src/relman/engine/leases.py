@@ -1,37 +1,53 @@
-"""Finding due work and the database's clock: leases and timers are judged by the database.
+"""Finding due work, and the database's clock: leases and timers are judged by the database.
 
 A deployment is due when it is `running` with no live lease and no timer in the future
 (`due_at`), or when it is the oldest `queued` one of a (service, environment) that nothing
 else holds. On PostgreSQL the claim locks the row with `FOR UPDATE SKIP LOCKED`, so workers
 never wait for one another; on SQLite writers already run one at a time (`BEGIN IMMEDIATE`).
+Each query that needs the time reads it in the same round trip (`clock_timestamp()` on
+PostgreSQL; on SQLite `strftime(…)`, text that sorts like the stored times).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from relman.domain.deployments import ACTIVE_STATES, DeploymentState
 from relman.store.tables import DeploymentRow
 
-__all__ = ["database_now", "due_deployment"]
+__all__ = ["database_now", "due_deployment", "locked_deployment"]
+
+
+def _now(dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return func.clock_timestamp()
+    return func.strftime("%Y-%m-%d %H:%M:%f", "now")
+
+
+def _as_utc(value: object) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def database_now(session: Session) -> datetime:
     """The database server's current time (UTC): one clock for every worker's leases."""
-    if session.get_bind().dialect.name == "postgresql":
-        moment = session.execute(select(func.clock_timestamp())).scalar_one()
-        return datetime.fromisoformat(str(moment)).astimezone(UTC)
-    text = session.execute(select(func.strftime("%Y-%m-%d %H:%M:%f", "now"))).scalar_one()
-    return datetime.fromisoformat(str(text)).replace(tzinfo=UTC)
+    return _as_utc(session.execute(select(_now(_dialect(session)))).scalar_one())
 
 
-def due_deployment(now: datetime) -> Select[DeploymentRow]:
-    """The oldest deployment a worker may take at `now`, locked for the caller."""
+@cache
+def _due(dialect: str) -> Select[tuple[DeploymentRow, Any]]:
     d = DeploymentRow
     other = aliased(DeploymentRow)
+    now = _now(dialect)
     cell_taken = exists().where(
         other.service_id == d.service_id,
         other.environment_id == d.environment_id,
@@ -47,9 +63,25 @@ def due_deployment(now: datetime) -> Select[DeploymentRow]:
     )
     startable = and_(d.state == DeploymentState.QUEUED.value, ~cell_taken)
     return (
-        select(d)
+        select(d, now)
         .where(or_(resumable, startable))
         .order_by(d.id)
         .limit(1)
         .with_for_update(skip_locked=True, of=d)
     )
+
+
+def due_deployment(session: Session) -> tuple[DeploymentRow, datetime] | None:
+    """The oldest deployment a worker may take now, locked, and the database's time."""
+    found = session.execute(_due(_dialect(session))).first()
+    return None if found is None else (found[0], _as_utc(found[1]))
+
+
+def locked_deployment(session: Session, deployment_id: int) -> tuple[DeploymentRow, datetime]:
+    """The deployment, locked against other writers, and the database's time."""
+    row, now = session.execute(
+        select(DeploymentRow, _now(_dialect(session)))
+        .where(DeploymentRow.id == deployment_id)
+        .with_for_update(of=DeploymentRow)
+    ).one()
+    return row, _as_utc(now)

@@ -149,14 +149,14 @@ def note(
     )
 
 
-def steps_of(uow: UnitOfWork, deployment_id: int) -> list[DeploymentStepRow]:
-    return list(
-        uow.session.scalars(
-            select(DeploymentStepRow)
-            .where(DeploymentStepRow.deployment_id == deployment_id)
-            .order_by(DeploymentStepRow.position)
-        )
-    )
+def steps_of(
+    uow: UnitOfWork, deployment_id: int, position: int | None = None
+) -> dict[int, DeploymentStepRow]:
+    """The deployment's steps by position; with `position`, only that one and the next."""
+    query = select(DeploymentStepRow).where(DeploymentStepRow.deployment_id == deployment_id)
+    if position is not None:
+        query = query.where(DeploymentStepRow.position.in_((position, position + 1)))
+    return {step.position: step for step in uow.session.scalars(query)}
 
 
 def current_deployment(

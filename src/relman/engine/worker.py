@@ -17,14 +17,15 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased
 
 from relman.domain.deployments import DeploymentState, StepState
 from relman.drivers.base import DEFAULT_SLOT, Driver, StepResult, StepRun
-from relman.engine.leases import database_now, due_deployment
+from relman.engine.leases import database_now, due_deployment, locked_deployment
 from relman.engine.logs import LogWriter
 from relman.engine.transitions import (
     SYSTEM,
@@ -203,16 +204,16 @@ class Worker:
     def _claim(self) -> Claim | None:
         while True:
             with UnitOfWork(self.database, self.clock) as uow:
-                now = database_now(uow.session)
-                row = uow.session.scalar(due_deployment(now))
-                if row is None:
+                due = due_deployment(uow.session)
+                if due is None:
                     return None
+                row, now = due
                 if row.state == DeploymentState.QUEUED.value:
                     self._admit(uow, row)
                 row.lease_owner = self.owner
                 row.lease_expires_at = now + self.options.lease
                 row.due_at = None
-                step = steps_of(uow, row.id)[row.cursor]
+                step = steps_of(uow, row.id, row.cursor)[row.cursor]
                 claim = self._resume_step(uow, row, step)
                 uow.commit()
             if claim is not None:
@@ -263,22 +264,26 @@ class Worker:
         return Claim(deployment_id=row.id, driver=driver, run=run)
 
     def _step_run(self, uow: UnitOfWork, row: DeploymentRow) -> StepRun:
-        session = uow.session
         spec = row.spec or {}
-        previous = (
-            session.get_one(ReleaseRow, row.previous_release_id).version
-            if row.previous_release_id
-            else None
-        )
+        previous = aliased(ReleaseRow)
+        service, version, environment, previous_version = uow.session.execute(
+            select(ServiceRow.name, ReleaseRow.version, EnvironmentRow.name, previous.version)
+            .select_from(DeploymentRow)
+            .join(ServiceRow, ServiceRow.id == DeploymentRow.service_id)
+            .join(ReleaseRow, ReleaseRow.id == DeploymentRow.release_id)
+            .join(EnvironmentRow, EnvironmentRow.id == DeploymentRow.environment_id)
+            .outerjoin(previous, previous.id == DeploymentRow.previous_release_id)
+            .where(DeploymentRow.id == row.id)
+        ).one()
         return StepRun(
             deployment_id=row.id,
             step_index=row.cursor,
             step="",
             attempt=0,
-            service=session.get_one(ServiceRow, row.service_id).name,
-            version=session.get_one(ReleaseRow, row.release_id).version,
-            previous_version=previous,
-            environment=session.get_one(EnvironmentRow, row.environment_id).name,
+            service=service,
+            version=version,
+            previous_version=previous_version,
+            environment=environment,
             settings=spec.get("settings", {}),
             slot=spec.get("slot", DEFAULT_SLOT),
         )
@@ -311,9 +316,9 @@ class Worker:
     def _record(self, claim: Claim, result: StepResult) -> Claim | None:
         """Record the attempt's outcome; return the next step's claim when it goes on here."""
         with UnitOfWork(self.database, self.clock) as uow:
-            row = uow.session.get(DeploymentRow, claim.deployment_id, with_for_update=True)
+            row, now = locked_deployment(uow.session, claim.deployment_id)
             index = claim.run.step_index
-            if row is None or row.lease_owner != self.owner or row.cursor != index:
+            if row.lease_owner != self.owner or row.cursor != index:
                 logger.warning(
                     "worker %s: lost deployment %d before recording step %d; outcome dropped",
                     self.owner,
@@ -321,7 +326,7 @@ class Worker:
                     index,
                 )
                 return None
-            steps = steps_of(uow, row.id)
+            steps = steps_of(uow, row.id, index)
             step = steps[index]
             step.finished_at = uow.clock()
             step.summary = result.summary
@@ -338,34 +343,44 @@ class Worker:
             )
             following = None
             if result.ok:
-                following = self._after_success(uow, row, steps, claim)
+                following = self._after_success(uow, row, steps, claim, now)
             else:
-                self._after_failure(uow, row, step, result)
+                self._after_failure(uow, row, step, result, now)
             uow.commit()
             return following
 
     def _after_success(
-        self, uow: UnitOfWork, row: DeploymentRow, steps: list[DeploymentStepRow], claim: Claim
+        self,
+        uow: UnitOfWork,
+        row: DeploymentRow,
+        steps: dict[int, DeploymentStepRow],
+        claim: Claim,
+        now: datetime,
     ) -> Claim | None:
         steps[row.cursor].state = StepState.SUCCEEDED.value
         row.cursor += 1
-        if row.cursor == len(steps):
+        if row.cursor not in steps:
             move(uow, row, DeploymentState.SUCCEEDED, actor=SYSTEM)
             self._mark_undone(uow, row)
             return None
         if row.state != DeploymentState.RUNNING.value:  # paused: stop before the next step
             _release(row)
             return None
-        row.lease_expires_at = database_now(uow.session) + self.options.lease
+        row.lease_expires_at = now + self.options.lease
         return self._begin(uow, row, steps[row.cursor], claim.run)
 
     def _after_failure(
-        self, uow: UnitOfWork, row: DeploymentRow, step: DeploymentStepRow, result: StepResult
+        self,
+        uow: UnitOfWork,
+        row: DeploymentRow,
+        step: DeploymentStepRow,
+        result: StepResult,
+        now: datetime,
     ) -> None:
         if step.attempts <= step.retries:
             delay = min(self.options.retry_delay * 2 ** (step.attempts - 1), 60.0)
             step.state = StepState.PENDING.value
-            row.due_at = database_now(uow.session) + timedelta(seconds=delay)
+            row.due_at = now + timedelta(seconds=delay)
             _release(row)
             left = step.retries - step.attempts + 1
             note(uow, row, f"step {step.name}: retrying in {delay:g}s ({left} left)", kind="step")

@@ -244,7 +244,7 @@ def control_deployment(
         raise NotFound(f"No deployment {deployment_id}")
     target = CONTROLS[action]
     if action == "abort":
-        for step in steps_of(uow, row.id):
+        for step in steps_of(uow, row.id).values():
             if step.state == StepState.RUNNING.value:
                 step.state = StepState.CANCELLED.value
                 step.finished_at = uow.clock()
