@@ -288,6 +288,8 @@ def test_a_manual_rollback_puts_back_the_previous_release(engine: Engine) -> Non
     assert engine.state(current) == "rolled_back"
     assert engine.running_version("api", "dev") == "1.0.0"
     assert engine.detail(rollback).view.row.rollback_of_id == current
+    last = engine.driver.calls[-1]
+    assert (last.version, last.previous_version) == ("1.0.0", "1.1.0")
 
 
 def test_a_rollback_to_a_named_version_must_have_run_there(engine: Engine) -> None:
