@@ -244,6 +244,10 @@ def test_a_failure_in_production_rolls_back_by_itself(engine: Engine) -> None:
     assert engine.state(failed) == "rolled_back"
     assert engine.running_version("api", "production") == "1.0.0"
     rollback = engine.detail(failed).view.row.id + 1
+    assert engine.detail(failed).rolled_back_by == rollback
+    assert engine.detail(failed).view.row.reason == (
+        f"step 'verify' failed: exit 1; rolled back by deployment {rollback}"
+    )
     detail = engine.detail(rollback)
     assert detail.view.row.kind == "rollback"
     assert detail.view.version == "1.0.0"

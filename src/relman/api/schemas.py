@@ -144,7 +144,8 @@ class EventRead(BaseModel):
 
 class DeploymentDetailRead(DeploymentRead):
     previous_version: str | None
-    rollback_of: int | None
+    rollback_of: int | None = Field(description="the deployment this rollback undoes")
+    rolled_back_by: int | None = Field(description="the newest rollback that undoes this one")
     steps: list[StepRead]
     events: list[EventRead]
 

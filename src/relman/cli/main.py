@@ -1,4 +1,8 @@
-"""`relman`: the command line. Each group lives in its own module; errors map to exit codes here."""
+"""`relman`: the command line. Each group lives in its own module; errors map to exit codes here.
+
+Client commands start fast: the server stack (FastAPI, SQLAlchemy, Alembic) is imported only
+inside the commands that use the store (`serve`, `worker`, `db upgrade`, `token create`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import sys
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from relman import __version__
 from relman.cli import config, deployments, promote, releases, server, status, tokens, worker
@@ -67,9 +70,18 @@ def main(argv: list[str] | None = None) -> None:
     except RelmanError as exc:
         report_error(exc, as_json="--json" in args)
         sys.exit(exit_code_for(exc))
-    except SQLAlchemyError as exc:  # a local command's store failed mid-way
-        # Only the driver's first line: the full text may carry SQL parameters.
+    except Exception as exc:
+        if not _is_store_error(exc):
+            raise
+        # A local command's store failed mid-way. Only the driver's first line: the full text
+        # may carry SQL parameters.
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         failure = StoreUnavailable(f"The store failed: {type(exc).__name__}: {reason}")
         report_error(failure, as_json="--json" in args)
         sys.exit(exit_code_for(failure))
+
+
+def _is_store_error(exc: Exception) -> bool:
+    """An SQLAlchemy error, without importing SQLAlchemy in commands that never load it."""
+    store_errors = sys.modules.get("sqlalchemy.exc")
+    return store_errors is not None and isinstance(exc, store_errors.SQLAlchemyError)

@@ -91,3 +91,9 @@ def _ended(d: dict[str, Any]) -> None:
     else:
         err_console.print(f"[red]Deployment {d['id']} ended {d['state']}[/]: ", end="")
         err_console.print(d.get("reason") or "no reason recorded", markup=False, soft_wrap=True)
+        rollback = d.get("rolled_back_by")
+        if rollback and d["state"] == "failed":
+            err_console.print(
+                f"It is being rolled back in deployment {rollback}: "
+                f"'relman deployments watch {rollback}'"
+            )

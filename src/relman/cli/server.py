@@ -7,16 +7,11 @@ import socket
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from relman.api.app import create_app
-from relman.bootstrap import default_drivers, open_database, safe_url
 from relman.cli.common import JsonOption
 from relman.cli.output import emit, err_console
 from relman.cli.worker import worker_options
-from relman.engine.worker import Worker
 from relman.errors import RelmanError
-from relman.services.demo import seed_demo, start_demo_promotions
 from relman.settings import Settings
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
@@ -38,6 +33,13 @@ def serve(
     as_json: JsonOption = False,
 ) -> None:
     """Run the relman server (API, dashboard, metrics) and a worker; upgrades the schema first."""
+    import uvicorn
+
+    from relman.api.app import create_app
+    from relman.bootstrap import default_drivers, open_database, safe_url
+    from relman.engine.worker import Worker
+    from relman.services.demo import seed_demo, start_demo_promotions
+
     settings = Settings.from_env()
     listener = _bind(host, port)  # before touching the store: a busy port changes nothing
     database = open_database(settings)
@@ -99,6 +101,8 @@ def _bind(host: str, port: int) -> socket.socket:
 @db_app.command("upgrade")
 def upgrade(as_json: JsonOption = False) -> None:
     """Bring the store's schema to the newest version (serve does this on start)."""
+    from relman.bootstrap import open_database, safe_url
+
     settings = Settings.from_env()
     database = open_database(settings)
     result = {"store": safe_url(settings.database_url), "created": database.created}

@@ -9,12 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from relman.bootstrap import open_database, safe_url
 from relman.cli.common import JsonOption, api
 from relman.cli.output import console, emit, err_console
-from relman.services.tokens import create_token
 from relman.settings import Settings
-from relman.store.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
@@ -31,6 +28,10 @@ def create(
     The token goes to standard output and is shown only this once:
     export RELMAN_TOKEN=$(relman token create --user me --role admin)
     """
+    from relman.bootstrap import open_database, safe_url  # the store: local commands only
+    from relman.services.tokens import create_token
+    from relman.store.unit_of_work import UnitOfWork
+
     settings = Settings.from_env()
     database = open_database(settings)
     if database.created:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from relman.bootstrap import default_drivers, open_database, safe_url
 from relman.cli.common import JsonOption
 from relman.cli.output import emit, err_console
 from relman.domain.durations import format_duration
-from relman.engine.worker import Worker, WorkerOptions
 from relman.settings import Settings
+
+if TYPE_CHECKING:
+    from relman.engine.worker import WorkerOptions
 
 
 def worker_options(settings: Settings, slots: int | None = None) -> WorkerOptions:
+    from relman.engine.worker import WorkerOptions
+
     return WorkerOptions(lease=settings.lease, slots=slots or settings.worker_slots)
 
 
@@ -42,6 +45,9 @@ def worker(
     (RELMAN_LEASE, default 15s) and takes over the work of a worker that died once its lease
     ran out.
     """
+    from relman.bootstrap import default_drivers, open_database, safe_url
+    from relman.engine.worker import Worker
+
     settings = Settings.from_env()
     database = open_database(settings)
     options = worker_options(settings, slots)

@@ -19,7 +19,8 @@ MAX_LINE = 4000
 
 
 class LogWriter:
-    """Buffers lines and writes them at most every `interval` seconds, and on `close`."""
+    """Buffers lines and writes them at most every `interval` seconds: a line that arrives
+    sooner waits for a timer, so the last line before a quiet spell shows up too."""
 
     def __init__(
         self,
@@ -38,15 +39,29 @@ class LogWriter:
         self._lines: list[tuple[datetime, str]] = []
         self._lock = threading.Lock()
         self._last = 0.0
+        self._timer: threading.Timer | None = None
 
     def write(self, line: str) -> None:
         with self._lock:
             self._lines.append((self.clock(), line[:MAX_LINE]))
-            if time.monotonic() - self._last >= self.interval:
+            wait = self.interval - (time.monotonic() - self._last)
+            if wait <= 0:
                 self._flush()
+            elif self._timer is None:
+                self._timer = threading.Timer(wait, self._on_timer)
+                self._timer.daemon = True
+                self._timer.start()
 
     def close(self) -> None:
         with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._flush()
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
             self._flush()
 
     def _flush(self) -> None:

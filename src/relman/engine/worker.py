@@ -396,6 +396,8 @@ class Worker:
         undone = uow.session.get_one(DeploymentRow, row.rollback_of_id)
         if undone.state in (DeploymentState.SUCCEEDED.value, DeploymentState.FAILED.value):
             reason = f"rolled back by deployment {row.id}"
+            if undone.reason:  # keep why it failed
+                reason = f"{undone.reason}; {reason}"
             move(uow, undone, DeploymentState.ROLLED_BACK, actor=SYSTEM, reason=reason)
 
     def _roll_back_if_asked(self, uow: UnitOfWork, row: DeploymentRow) -> None:

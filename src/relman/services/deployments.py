@@ -162,6 +162,7 @@ class DeploymentDetail:
     events: list[DeploymentEventRow]
     queue_position: int | None  # 1 = next in line; None unless queued
     previous_version: str | None
+    rolled_back_by: int | None  # the newest rollback deployment that undoes this one
 
 
 def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
@@ -183,8 +184,11 @@ def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
         if row.previous_release_id
         else None
     )
+    rollback = session.scalar(
+        select(func.max(DeploymentRow.id)).where(DeploymentRow.rollback_of_id == row.id)
+    )
     return DeploymentDetail(
-        view, list(steps), list(events), _queue_position(session, row), previous
+        view, list(steps), list(events), _queue_position(session, row), previous, rollback
     )
 
 

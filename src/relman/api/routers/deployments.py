@@ -68,6 +68,7 @@ def _detail(ctx: AppContext, deployment_id: int) -> DeploymentDetailRead:
         **base.model_dump(),
         previous_version=detail.previous_version,
         rollback_of=detail.view.row.rollback_of_id,
+        rolled_back_by=detail.rolled_back_by,
         steps=[
             StepRead(
                 position=s.position,
