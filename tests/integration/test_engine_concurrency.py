@@ -6,6 +6,8 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
+
 from relman.configfile import load_config
 from relman.domain.releases import ReleaseContent
 from relman.drivers.base import LogSink, StepResult, StepRun
@@ -15,6 +17,7 @@ from relman.services.deployments import list_deployments
 from relman.services.promotions import promote
 from relman.services.releases import create_release
 from relman.store.database import Database
+from relman.store.notifications import WorkListener
 from relman.store.unit_of_work import UnitOfWork, read_session
 from relman.testing import FakeDriver
 
@@ -95,3 +98,30 @@ def test_twenty_concurrent_promotions_run_one_at_a_time_oldest_first(
     assert driver.most == 1
     ran = [(call.deployment_id, call.step) for call in driver.calls]
     assert ran == [(d, step) for d in sorted(ids) for step in ("deploy", "verify")]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_notification_wakes_an_idle_worker(postgres_database: Database) -> None:
+    database = postgres_database
+    with UnitOfWork(database) as uow:
+        apply_config(uow, load_config(CONFIG), actor="setup")
+    with UnitOfWork(database) as uow:
+        create_release(uow, "api", ReleaseContent.build("1.0.0"), actor="ci")
+    woken = threading.Event()
+    listener = WorkListener(database.url, woken.set)
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        woken.clear()
+        with UnitOfWork(database) as uow:  # as another process would
+            promote(
+                uow,
+                {"script": FakeDriver()},
+                service="api",
+                version="1.0.0",
+                environment="production",
+                actor="me",
+            )
+        assert woken.wait(10)
+    finally:
+        listener.stop()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from relman.domain.deployments import DeploymentState, StepState, check_transition
 from relman.drivers.base import DEFAULT_SLOT, PlannedStep
+from relman.store.notifications import announce_work
 from relman.store.tables import DeploymentEventRow, DeploymentRow, DeploymentStepRow
 from relman.store.unit_of_work import UnitOfWork
 
@@ -97,6 +98,7 @@ def create_deployment(
         )
     steps = ", ".join(step.name for step in new.plan)
     note(uow, row, f"{new.kind} created: {state.value}; plan: {steps}", actor, reason=reason)
+    announce_work(uow.session)
     return row
 
 
@@ -125,6 +127,8 @@ def move(
     message = f"{current.value} → {to.value}" + (f": {reason}" if reason else "")
     note(uow, row, message, actor, kind="state", reason=reason, to=to.value)
     uow.audit(actor, f"deployment.{to.value}", f"deployment/{row.id}", reason=reason)
+    if to is not DeploymentState.PAUSED:  # resumed, or ended: the cell may be free for the next
+        announce_work(uow.session)
 
 
 def note(

@@ -37,6 +37,7 @@ from relman.engine.transitions import (
     steps_of,
 )
 from relman.store.database import Database
+from relman.store.notifications import WorkListener
 from relman.store.tables import (
     DeploymentRow,
     DeploymentStepRow,
@@ -91,6 +92,7 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._listener: WorkListener | None = None
 
     # --- running in threads ---------------------------------------------------------------
 
@@ -99,6 +101,9 @@ class Worker:
         daemon threads until `stop`."""
         self.recover()
         self._stop.clear()
+        if not self.database.is_sqlite:
+            self._listener = WorkListener(self.database.url, self.wake)
+            self._listener.start()
         loops = [f"relman-worker-{n}" for n in range(self.options.slots)]
         self._threads = [threading.Thread(target=self._loop, name=n, daemon=True) for n in loops]
         self._threads.append(
@@ -112,6 +117,9 @@ class Worker:
         running step to be recorded."""
         self._stop.set()
         self._wake.set()
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
