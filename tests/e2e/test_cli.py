@@ -163,21 +163,35 @@ def test_no_token_and_no_server_have_their_own_exit_codes(server: Server) -> Non
     assert "Cannot reach the relman server" in unreachable.stderr
 
 
-def test_the_demo_server_shows_a_real_matrix(tmp_path: Path) -> None:
+def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path) -> None:
     with running_server(tmp_path / "home", "--demo") as demo:
+        started = _json(demo.cli("deployments", "list", "--limit", "3", "--json"))["items"]
+        for deployment in started:  # the demo's promotions, run by the server's worker
+            ended = _json(demo.cli("deployments", "watch", str(deployment["id"]), "--json"))
+            if ended["service"] == "billing":  # it fails; its automatic rollback goes on
+                detail = _json(demo.cli("deployments", "show", str(ended["id"]), "--json"))
+                demo.cli("deployments", "watch", str(detail["rolled_back_by"]), "--json")
         inventory = _json(demo.cli("status", "--json"))
         page = demo.cli("status").stdout
         html = httpx.get(demo.url + "/").text
+    assert sorted((d["service"], d["environment"]) for d in started) == [
+        ("api", "production"),
+        ("billing", "production"),
+        ("web", "staging"),
+    ]
     names = [s["name"] for s in inventory["services"]]
     assert names == ["api", "billing", "docs-site", "web"]
     assert [e["name"] for e in inventory["environments"]] == ["dev", "staging", "production"]
-    billing = inventory["services"][1]["cells"]["production"]
-    assert billing["version"] == "2.0.3"
-    assert billing["latest"]["state"] == "failed"
-    assert "2.1.0 failed" in page
+    cells = {s["name"]: s["cells"] for s in inventory["services"]}
+    assert cells["api"]["production"]["version"] == "1.4.0"
+    assert cells["web"]["staging"]["version"] == "3.2.0"
+    billing = cells["billing"]["production"]
+    assert billing["version"] == "2.0.3"  # 2.1.0 failed its health check and was rolled back
+    assert billing["deployed_by"] == "relman"
+    assert "2.0.3" in page
     assert '<table id="inventory">' in html
-    assert "docs-site" in html
-    assert "latest: 2.1.0 failed" in html
+    assert '<table id="deployments">' in html
+    assert "rolled back" in html
 
 
 def test_version_and_help_need_no_server(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ pause, resume, abort, roll back, queue, and take over cut-off work."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import select, update
 
 from relman.configfile import load_config
 from relman.domain.releases import ReleaseContent
-from relman.drivers.base import StepResult, StepRun
+from relman.drivers.base import LogSink, StepResult, StepRun
 from relman.engine.worker import Worker, WorkerOptions
 from relman.errors import Conflict, InvalidInput, NotFound, Refused
 from relman.services.config_apply import apply_config
@@ -371,6 +372,7 @@ def test_pause_stops_before_the_next_step_and_resume_goes_on(
     actors = [(e.actor, e.message) for e in engine.detail(deployment).events if e.kind == "state"]
     assert ("carol", "running → paused: pause by carol") in actors
     assert ("carol", "paused → running: resume by carol") in actors
+    assert engine.detail(deployment).view.row.reason is None  # why it waited is history
 
 
 def test_abort_during_a_step_drops_its_outcome_and_frees_the_environment(
@@ -393,6 +395,8 @@ def test_a_queued_deployment_can_be_aborted_but_not_paused(engine: Engine) -> No
     deployment = engine.promote("api", "1.0.0", "dev")
     with pytest.raises(Conflict, match="only a deployment that is running can pause"):
         engine.control(deployment, "pause")
+    with pytest.raises(Conflict, match="is queued; only a deployment that is paused can resume"):
+        engine.control(deployment, "resume")
     engine.control(deployment, "abort")
     assert engine.state(deployment) == "aborted"
     assert engine.worker.run_until_idle() == 0
@@ -473,3 +477,40 @@ def test_a_worker_restarted_under_its_name_takes_its_deployments_back_at_once(
     restarted.run_until_idle()
     assert engine.state(deployment) == "succeeded"
     assert engine.detail(deployment).steps[0].attempts == 2
+
+
+class BlockingDriver(FakeDriver):
+    """Runs until cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.cancelled = threading.Event()
+
+    def run(self, step: StepRun, log: LogSink, cancel: threading.Event) -> StepResult:
+        self.started.set()
+        if cancel.wait(30):
+            self.cancelled.set()
+            return StepResult(False, "cancelled")
+        return StepResult(True, "exit 0")
+
+
+def test_abort_cancels_the_running_step_when_the_worker_is_woken(
+    database: Database, clock: FrozenClock
+) -> None:
+    engine = Engine(database, clock)
+    driver = BlockingDriver()
+    options = WorkerOptions(lease=timedelta(minutes=10), poll=0.01, slots=1)  # heartbeat: 200s
+    worker = Worker(database, {"script": driver}, options=options, clock=clock)
+    engine.release("api", "1.0.0")
+    deployment = engine.promote("api", "1.0.0", "dev")
+    worker.start()
+    try:
+        assert driver.started.wait(10)
+        engine.control(deployment, "abort")
+        worker.wake()  # what the API does after a change
+        assert driver.cancelled.wait(10)
+    finally:
+        worker.stop()
+    assert engine.state(deployment) == "aborted"
+    assert engine.detail(deployment).steps[0].state == "cancelled"

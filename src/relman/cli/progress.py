@@ -51,6 +51,8 @@ def follow(client: ApiClient, deployment_id: int, *, live: bool, interval: float
             time.sleep(interval)
             d = client.get(f"/api/v1/deployments/{deployment_id}")
             view.update(render_deployment(d))
+    if not err_console.is_terminal:
+        err_console.line()  # Live leaves its last line open when it is not on a terminal
     return d
 
 
@@ -64,7 +66,8 @@ def render_deployment(d: dict[str, Any], *, events: int = 3) -> Group:
     header.append(state, style=_STATE_STYLE.get(state, "bold cyan"))
     if d.get("queue_position"):
         header.append(f" (position {d['queue_position']} in the queue)", style="yellow")
-    parts: list[Any] = [header]
+    created = d["created_at"][:16].replace("T", " ")
+    parts: list[Any] = [header, Text(f"  created {created} UTC by {d['created_by']}", "dim")]
     if d.get("reason") and state in FINAL_STATES | {"paused"}:
         parts.append(Text(f"  {d['reason']}", style="dim"))
     steps = Table.grid(padding=(0, 1))

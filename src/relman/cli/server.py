@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import errno
+import signal
 import socket
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +16,11 @@ from relman.cli.output import emit, err_console
 from relman.cli.worker import worker_options
 from relman.errors import RelmanError
 from relman.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from relman.engine.worker import Worker
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 
@@ -71,14 +79,11 @@ def serve(
         drivers=drivers,
         wake=worker.wake if worker else None,
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
+    config = uvicorn.Config(app, log_level="info", access_log=False)
+    server = _server_with_worker(config, worker) if worker else uvicorn.Server(config)
     if worker:
         worker.start()
-    try:
-        server.run(sockets=[listener])
-    finally:
-        if worker:
-            worker.stop()
+    server.run(sockets=[listener])
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -111,3 +116,30 @@ def upgrade(as_json: JsonOption = False) -> None:
         as_json,
         lambda: err_console.print(f"Schema is current ({result['store']}).", soft_wrap=True),
     )
+
+
+def _server_with_worker(config: uvicorn.Config, worker: Worker) -> uvicorn.Server:
+    """A uvicorn server that, on SIGTERM or Ctrl-C, lets the worker's running steps finish and
+    be recorded before the process ends; a second signal ends it at once."""
+    import uvicorn
+
+    class Serving(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    _stop_worker(worker)
+
+    return Serving(config)
+
+
+def _stop_worker(worker: Worker) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    if worker.busy:
+        err_console.print(
+            "Stopping: the running steps finish and are recorded (signal again to stop now)…"
+        )
+    worker.stop(timeout=None)

@@ -8,9 +8,11 @@ from relman.errors import Conflict, InvalidInput
 
 __all__ = [
     "ACTIVE_STATES",
+    "CONTROLS",
     "RECORDABLE_STATES",
     "DeploymentState",
     "StepState",
+    "check_control",
     "check_transition",
     "parse_state",
 ]
@@ -76,20 +78,43 @@ TRANSITIONS: dict[DeploymentState, frozenset[DeploymentState]] = {
     _S.ABORTED: frozenset(),
 }
 
-# What a person asks for, named as the CLI names it, for messages.
-_VERBS = {_S.PAUSED: "pause", _S.RUNNING: "resume", _S.ABORTED: "abort"}
+# What a person may ask of a deployment: the state it asks for, from the states that allow it.
+# (Only a worker starts a queued deployment: resume is for paused ones.)
+CONTROLS: dict[str, tuple[DeploymentState, frozenset[DeploymentState]]] = {
+    "pause": (_S.PAUSED, frozenset({_S.RUNNING})),
+    "resume": (_S.RUNNING, frozenset({_S.PAUSED})),
+    "abort": (_S.ABORTED, frozenset({_S.QUEUED, _S.WAITING, _S.RUNNING, _S.PAUSED})),
+}
 
 
 def check_transition(deployment_id: int, current: DeploymentState, to: DeploymentState) -> None:
     """Raise Conflict unless a deployment may move from `current` to `to`."""
-    if to in TRANSITIONS[current]:
-        return
-    verb = _VERBS.get(to, f"move to {to.value}")
-    can = sorted(s.value for s, targets in TRANSITIONS.items() if to in targets)
-    hint = f"only a deployment that is {' or '.join(can)} can" if can else "nothing can"
+    if to not in TRANSITIONS[current]:
+        can = [s for s, targets in TRANSITIONS.items() if to in targets]
+        _refuse(deployment_id, current, f"move to {to.value}", can)
+
+
+def check_control(deployment_id: int, current: DeploymentState, action: str) -> DeploymentState:
+    """The state `action` (pause, resume, abort) asks for; Conflict when `current` refuses it."""
+    if action not in CONTROLS:
+        raise InvalidInput(
+            f"Unknown action '{action}'; actions: {', '.join(CONTROLS)}",
+            details={"action": action, "allowed": list(CONTROLS)},
+        )
+    target, sources = CONTROLS[action]
+    if current not in sources:
+        _refuse(deployment_id, current, action, [s for s in DeploymentState if s in sources])
+    return target
+
+
+def _refuse(
+    deployment_id: int, current: DeploymentState, verb: str, can: list[DeploymentState]
+) -> None:
+    names = " or ".join(s.value for s in can)
+    hint = f"only a deployment that is {names} can" if can else "nothing can"
     raise Conflict(
         f"Deployment {deployment_id} is {current.value}; {hint} {verb}",
-        details={"id": deployment_id, "state": current.value, "requested": to.value},
+        details={"id": deployment_id, "state": current.value, "requested": verb},
     )
 
 

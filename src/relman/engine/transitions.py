@@ -115,7 +115,9 @@ def move(
     check_transition(row.id, current, to)
     now = uow.clock()
     row.state = to.value
-    if reason is not None or to.is_final:
+    if to is DeploymentState.RUNNING:
+        row.reason = None  # going on: why it waited is history (the timeline keeps it)
+    elif reason is not None or to.is_final:
         row.reason = reason
     if to is DeploymentState.RUNNING and row.started_at is None:
         row.started_at = now

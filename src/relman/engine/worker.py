@@ -90,6 +90,7 @@ class Worker:
         self._held: dict[int, threading.Event] = {}  # deployment id → cancel of its running step
         self._held_lock = threading.Lock()
         self._wake = threading.Event()
+        self._beat = threading.Event()  # set: renew leases and check for cancels now
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listener: WorkListener | None = None
@@ -145,8 +146,15 @@ class Worker:
         return len(held)
 
     def wake(self) -> None:
-        """Look for work now (e.g. a deployment was just created in this process)."""
+        """Look for work now, and check at once whether a running step was aborted."""
         self._wake.set()
+        self._beat.set()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a step runs here now."""
+        with self._held_lock:
+            return bool(self._held)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -166,7 +174,11 @@ class Worker:
 
     def _heartbeats(self) -> None:
         interval = self.options.lease.total_seconds() / 3
-        while not self._stop.wait(interval):
+        while not self._stop.is_set():
+            self._beat.wait(interval)
+            self._beat.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.heartbeat()
             except Exception:
@@ -371,8 +383,8 @@ class Worker:
             move(uow, row, DeploymentState.SUCCEEDED, actor=SYSTEM)
             self._mark_undone(uow, row)
             return None
-        if row.state != DeploymentState.RUNNING.value:  # paused: stop before the next step
-            _release(row)
+        if row.state != DeploymentState.RUNNING.value or self._stop.is_set():
+            _release(row)  # paused, or this worker stops: the next step waits for a claim
             return None
         row.lease_expires_at = now + self.options.lease
         return self._begin(uow, row, steps[row.cursor], claim.run)

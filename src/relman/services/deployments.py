@@ -11,6 +11,7 @@ from relman.domain.deployments import (
     RECORDABLE_STATES,
     DeploymentState,
     StepState,
+    check_control,
     parse_state,
 )
 from relman.engine.transitions import move, steps_of
@@ -30,7 +31,6 @@ from relman.store.tables import (
 from relman.store.unit_of_work import UnitOfWork
 
 __all__ = [
-    "CONTROLS",
     "DeploymentDetail",
     "DeploymentView",
     "control_deployment",
@@ -221,14 +221,6 @@ def deployment_logs(
     )
 
 
-# What a person may ask of a deployment, and the state it asks for.
-CONTROLS = {
-    "pause": DeploymentState.PAUSED,
-    "resume": DeploymentState.RUNNING,
-    "abort": DeploymentState.ABORTED,
-}
-
-
 def control_deployment(
     uow: UnitOfWork, deployment_id: int, action: str, *, actor: str, reason: str | None = None
 ) -> DeploymentView:
@@ -236,17 +228,12 @@ def control_deployment(
 
     Abort stops at once: the step that runs is cancelled and its outcome ignored.
     """
-    if action not in CONTROLS:
-        raise InvalidInput(
-            f"Unknown action '{action}'; actions: {', '.join(CONTROLS)}",
-            details={"action": action, "allowed": list(CONTROLS)},
-        )
     session = uow.session
     row = session.get(DeploymentRow, deployment_id, with_for_update=True)
     if row is None:
         get_deployment(session, deployment_id)  # raises NotFound with the hint
         raise NotFound(f"No deployment {deployment_id}")
-    target = CONTROLS[action]
+    target = check_control(row.id, DeploymentState(row.state), action)
     if action == "abort":
         for step in steps_of(uow, row.id).values():
             if step.state == StepState.RUNNING.value:
