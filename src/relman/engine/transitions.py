@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from relman.domain.deployments import DeploymentState, StepState, check_transition
-from relman.drivers.base import DEFAULT_SLOT, PlannedStep
+from relman.drivers.base import DEFAULT_SLOT, Driver, PlannedStep
 from relman.store.notifications import announce_work
 from relman.store.tables import DeploymentEventRow, DeploymentRow, DeploymentStepRow
 from relman.store.unit_of_work import UnitOfWork
@@ -28,6 +28,7 @@ __all__ = [
     "current_deployment",
     "move",
     "note",
+    "planned_rollback",
     "steps_of",
 ]
 
@@ -48,6 +49,25 @@ class NewDeployment:
     plan: Sequence[PlannedStep]
     previous_release_id: int | None = None
     rollback_of_id: int | None = None
+
+
+def planned_rollback(
+    undone: DeploymentRow, target_release_id: int, driver: Driver, settings: dict[str, Any]
+) -> NewDeployment:
+    """A rollback of `undone`: the target release goes back where it ran, with the driver's
+    rollback plan; when it succeeds, `undone` is marked rolled_back."""
+    return NewDeployment(
+        service_id=undone.service_id,
+        environment_id=undone.environment_id,
+        release_id=target_release_id,
+        kind="rollback",
+        driver=driver.name,
+        settings=settings,
+        on_failure="fail",  # a rollback that fails stops for a person, it never rolls back
+        plan=driver.plan(settings, rollback=True),
+        previous_release_id=undone.release_id,
+        rollback_of_id=undone.id,
+    )
 
 
 def create_deployment(

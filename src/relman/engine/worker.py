@@ -29,11 +29,11 @@ from relman.engine.leases import database_now, due_deployment, locked_deployment
 from relman.engine.logs import LogWriter
 from relman.engine.transitions import (
     SYSTEM,
-    NewDeployment,
     create_deployment,
     current_deployment,
     move,
     note,
+    planned_rollback,
     steps_of,
 )
 from relman.store.database import Database
@@ -436,20 +436,10 @@ class Worker:
             note(uow, row, f"cannot roll back: this worker has no '{spec.get('driver')}' driver")
             return
         uow.session.flush()  # the failed deployment leaves its cell before the rollback takes it
+        settings = spec.get("settings", {})
         rollback = create_deployment(
             uow,
-            NewDeployment(
-                service_id=row.service_id,
-                environment_id=row.environment_id,
-                release_id=row.previous_release_id,
-                kind="rollback",
-                driver=driver.name,
-                settings=spec.get("settings", {}),
-                on_failure="fail",
-                plan=driver.plan(spec.get("settings", {}), rollback=True),
-                previous_release_id=row.release_id,
-                rollback_of_id=row.id,
-            ),
+            planned_rollback(row, row.previous_release_id, driver, settings),
             actor=SYSTEM,
             state=DeploymentState.RUNNING,
             reason=f"automatic rollback of deployment {row.id} (on_failure: rollback)",

@@ -11,7 +11,12 @@ from sqlalchemy import func, select
 from relman.domain.deployments import DeploymentState
 from relman.domain.lifecycles import check_promotion, lifecycle_from_dict
 from relman.drivers.base import Driver
-from relman.engine.transitions import NewDeployment, create_deployment, current_deployment
+from relman.engine.transitions import (
+    NewDeployment,
+    create_deployment,
+    current_deployment,
+    planned_rollback,
+)
 from relman.errors import Conflict, InvalidInput, NotFound, Refused
 from relman.services.lookups import get_environment, get_service
 from relman.services.releases import get_release
@@ -97,18 +102,7 @@ def roll_back(
     driver, settings = _driver_of(drivers, service_row)
     row = create_deployment(
         uow,
-        NewDeployment(
-            service_id=service_row.id,
-            environment_id=env_row.id,
-            release_id=target.id,
-            kind="rollback",
-            driver=driver.name,
-            settings=settings,
-            on_failure="fail",
-            plan=driver.plan(settings, rollback=True),
-            previous_release_id=current.release_id,
-            rollback_of_id=current.id,
-        ),
+        planned_rollback(current, target.id, driver, settings),
         actor=actor,
         reason=f"roll back deployment {current.id}",
     )
