@@ -15,7 +15,7 @@ from relman.drivers.base import LogSink, StepResult, StepRun
 from relman.engine.worker import Worker, WorkerOptions
 from relman.errors import Conflict, InvalidInput, NotFound, Refused
 from relman.services.config_apply import apply_config
-from relman.services.deployments import control_deployment, deployment_detail
+from relman.services.deployments import control_deployment, deployment_detail, list_deployments
 from relman.services.inventory import build_inventory
 from relman.services.promotions import promote, roll_back
 from relman.services.releases import create_release
@@ -326,8 +326,17 @@ def test_deployments_to_one_environment_queue_and_run_oldest_first(engine: Engin
     for version in versions:
         engine.release("api", version)
     ids = [engine.promote("api", version, "dev") for version in versions]
-    positions = [engine.detail(i).queue_position for i in ids]
+    positions = [engine.detail(i).view.queue_position for i in ids]
     assert positions == [1, 2, 3, 4, 5]
+    with read_session(engine.db) as session:
+        listed, _ = list_deployments(session, service="api", limit=10, offset=0)
+    assert [(v.row.id, v.queue_position) for v in listed] == [
+        (ids[4], 5),
+        (ids[3], 4),
+        (ids[2], 3),
+        (ids[1], 2),
+        (ids[0], 1),
+    ]
     engine.worker.run_until_idle()
     assert [engine.state(i) for i in ids] == ["succeeded"] * 5
     assert [v for step, v, _ in engine.driver.ran() if step == "deploy"] == versions
@@ -346,7 +355,7 @@ def test_a_second_deployment_waits_while_the_first_holds_the_environment(
     other = Worker(engine.db, engine.worker.drivers, options=FAST, clock=engine.clock)
     assert other.work_one() is False  # the second may not start; the first is leased
     assert engine.state(second) == "queued"
-    assert engine.detail(second).queue_position == 1
+    assert engine.detail(second).view.queue_position == 1
 
 
 def test_pause_stops_before_the_next_step_and_resume_goes_on(

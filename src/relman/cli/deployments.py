@@ -41,7 +41,7 @@ def _render(items: list[dict[str, Any]]) -> None:
             d["service"],
             d["version"],
             d["environment"],
-            d["state"],
+            f"queued ({d['queue_position']})" if d.get("queue_position") else d["state"],
             (d["finished_at"] or d["created_at"])[:16],
             d["created_by"],
         )

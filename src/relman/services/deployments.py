@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session, aliased
 
 from relman.domain.deployments import (
     RECORDABLE_STATES,
@@ -50,12 +50,32 @@ class DeploymentView:
     service: str
     environment: str
     version: str
+    queue_position: int | None = None  # 1 = next to start; None unless queued
 
 
-def deployment_views() -> Select[DeploymentRow, str, str, str]:
-    """Deployments joined with their service, environment and version."""
+def deployment_views() -> Select[DeploymentRow, str, str, str, int | None]:
+    """Deployments joined with their service, environment, version and place in the queue."""
+    ahead = aliased(DeploymentRow)
+    position = (
+        select(func.count())
+        .where(
+            ahead.service_id == DeploymentRow.service_id,
+            ahead.environment_id == DeploymentRow.environment_id,
+            ahead.state == DeploymentState.QUEUED.value,
+            ahead.id <= DeploymentRow.id,
+        )
+        .correlate(DeploymentRow)
+        .scalar_subquery()
+    )
+    queued = DeploymentRow.state == DeploymentState.QUEUED.value
     return (
-        select(DeploymentRow, ServiceRow.name, EnvironmentRow.name, ReleaseRow.version)
+        select(
+            DeploymentRow,
+            ServiceRow.name,
+            EnvironmentRow.name,
+            ReleaseRow.version,
+            case((queued, position), else_=None),
+        )
         .join(ServiceRow, DeploymentRow.service_id == ServiceRow.id)
         .join(EnvironmentRow, DeploymentRow.environment_id == EnvironmentRow.id)
         .join(ReleaseRow, DeploymentRow.release_id == ReleaseRow.id)
@@ -103,7 +123,7 @@ def record_deployment(
         state=final_state.value,
     )
     uow.commit()
-    return DeploymentView(row, service_row.name, env_row.name, release.version)
+    return DeploymentView(row, service_row.name, env_row.name, release.version, None)
 
 
 def lifecycle_environments(session: Session, service: ServiceRow) -> list[str]:
@@ -160,7 +180,6 @@ class DeploymentDetail:
     view: DeploymentView
     steps: list[DeploymentStepRow]
     events: list[DeploymentEventRow]
-    queue_position: int | None  # 1 = next in line; None unless queued
     previous_version: str | None
     rolled_back_by: int | None  # the newest rollback deployment that undoes this one
 
@@ -187,23 +206,7 @@ def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
     rollback = session.scalar(
         select(func.max(DeploymentRow.id)).where(DeploymentRow.rollback_of_id == row.id)
     )
-    return DeploymentDetail(
-        view, list(steps), list(events), _queue_position(session, row), previous, rollback
-    )
-
-
-def _queue_position(session: Session, row: DeploymentRow) -> int | None:
-    if row.state != DeploymentState.QUEUED.value:
-        return None
-    ahead = session.scalar(
-        select(func.count()).where(
-            DeploymentRow.service_id == row.service_id,
-            DeploymentRow.environment_id == row.environment_id,
-            DeploymentRow.state == DeploymentState.QUEUED.value,
-            DeploymentRow.id < row.id,
-        )
-    )
-    return (ahead or 0) + 1
+    return DeploymentDetail(view, list(steps), list(events), previous, rollback)
 
 
 def deployment_logs(

@@ -123,7 +123,7 @@ def _newest_per_cell(
     if only_succeeded:
         newest = newest.where(DeploymentRow.state == DeploymentState.SUCCEEDED.value)
     rows = session.execute(deployment_views().where(DeploymentRow.id.in_(newest)))
-    return {(svc, env): DeploymentView(row, svc, env, ver) for row, svc, env, ver in rows}
+    return {(svc, env): DeploymentView(row, svc, env, ver) for row, svc, env, ver, _ in rows}
 
 
 def _iso(moment: datetime) -> str:

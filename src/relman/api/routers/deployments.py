@@ -42,7 +42,7 @@ Context = Annotated[AppContext, Depends(context)]
 DeploymentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _read(view: DeploymentView, queue_position: int | None = None) -> DeploymentRead:
+def _read(view: DeploymentView) -> DeploymentRead:
     row = view.row
     return DeploymentRead(
         id=row.id,
@@ -56,14 +56,14 @@ def _read(view: DeploymentView, queue_position: int | None = None) -> Deployment
         started_at=row.started_at,
         finished_at=row.finished_at,
         created_by=row.created_by,
-        queue_position=queue_position,
+        queue_position=view.queue_position,
     )
 
 
 def _detail(ctx: AppContext, deployment_id: int) -> DeploymentDetailRead:
     with read_session(ctx.database) as session:
         detail = deployment_detail(session, deployment_id)
-    base = _read(detail.view, detail.queue_position)
+    base = _read(detail.view)
     return DeploymentDetailRead(
         **base.model_dump(),
         previous_version=detail.previous_version,
