@@ -163,3 +163,17 @@ def test_logs_page_through_the_output_with_after(deploying: Deploying) -> None:
     assert after["items"] == []
     assert after["next_after"] == page["next_after"]
     assert deploying.client.get("/api/v1/deployments/999/logs").status_code == 404
+
+
+def test_a_retried_promotion_answers_200_with_the_same_deployment(deploying: Deploying) -> None:
+    deploying.release("1.0.0")
+    body = {"service": "api", "version": "1.0.0", "environment": "staging"}
+    first = deploying.client.post(
+        "/api/v1/promotions", json=body, headers=deploying.auth("deployer")
+    )
+    again = deploying.client.post(
+        "/api/v1/promotions", json=body, headers=deploying.auth("deployer")
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert deploying.client.get("/api/v1/deployments").json()["total"] == 1

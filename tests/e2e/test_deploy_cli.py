@@ -489,6 +489,10 @@ def test_an_aborted_queued_deployment_never_runs_and_cannot_be_paused(
         1,
     )
 
+    retried = server.cli("promote", "mailer", "1.0.0", "--to", "dev", token=admin)
+    assert retried.returncode == 0, retried.stderr
+    assert f"Deployment {ahead} of mailer 1.0.0 to dev is running already" in retried.stderr
+
     aborted = server.cli("deployments", "abort", str(queued), token=admin)
 
     assert aborted.returncode == 0, aborted.stderr

@@ -65,7 +65,7 @@ def _setup(database: Database, ledger: Path, services: int, versions: int) -> li
             with UnitOfWork(database) as uow:
                 create_release(uow, f"s{n}", ReleaseContent.build(f"1.{v}.0"), actor="ci")
             with UnitOfWork(database) as uow:
-                row = promote(
+                promotion = promote(
                     uow,
                     default_drivers(),
                     service=f"s{n}",
@@ -73,7 +73,7 @@ def _setup(database: Database, ledger: Path, services: int, versions: int) -> li
                     environment="dev",
                     actor="setup",
                 )
-                ids.append(row.id)
+                ids.append(promotion.row.id)
     return ids
 
 

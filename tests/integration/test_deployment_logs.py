@@ -33,7 +33,7 @@ def _deployment(database: Database, clock: FrozenClock) -> int:
         drivers = {"script": FakeDriver()}
         return promote(
             uow, drivers, service="api", version="1.0.0", environment="dev", actor="me"
-        ).id
+        ).row.id
 
 
 def _lines(database: Database, deployment: int) -> list[str]:

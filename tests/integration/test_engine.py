@@ -70,7 +70,7 @@ class Engine:
 
     def promote(self, service: str, version: str, env: str) -> int:
         with UnitOfWork(self.db, self.clock) as uow:
-            row = promote(
+            promotion = promote(
                 uow,
                 self.worker.drivers,
                 service=service,
@@ -78,7 +78,7 @@ class Engine:
                 environment=env,
                 actor="alice",
             )
-        return row.id
+        return promotion.row.id
 
     def ship(self, service: str, version: str, *envs: str) -> list[int]:
         """Promote through `envs`, running each to its end, ten minutes apart."""
@@ -523,3 +523,29 @@ def test_abort_cancels_the_running_step_when_the_worker_is_woken(
         worker.stop()
     assert engine.state(deployment) == "aborted"
     assert engine.detail(deployment).steps[0].state == "cancelled"
+
+
+def test_promoting_again_while_the_deployment_is_pending_returns_it(engine: Engine) -> None:
+    engine.release("api", "1.0.0")
+    with UnitOfWork(engine.db, engine.clock) as uow:
+        first = promote(
+            uow,
+            engine.worker.drivers,
+            service="api",
+            version="1.0.0",
+            environment="dev",
+            actor="ci",
+        )
+    with UnitOfWork(engine.db, engine.clock) as uow:
+        again = promote(
+            uow,
+            engine.worker.drivers,
+            service="api",
+            version="1.0.0",
+            environment="dev",
+            actor="ci",
+        )
+    assert first.created is True
+    assert (again.row.id, again.created) == (first.row.id, False)
+    engine.worker.run_until_idle()
+    assert engine.promote("api", "1.0.0", "dev") != first.row.id  # ended: a new deployment

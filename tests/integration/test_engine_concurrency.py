@@ -75,7 +75,7 @@ def test_twenty_concurrent_promotions_run_one_at_a_time_oldest_first(
                 version=f"1.{n}.0",
                 environment="production",
                 actor=f"user{n}",
-            ).id
+            ).row.id
 
     ids, errors = run_together(20, promote_one)
     assert errors == []

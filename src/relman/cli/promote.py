@@ -50,6 +50,11 @@ def rollback(
 def _start(path: str, body: dict[str, Any], *, wait: bool, as_json: bool) -> None:
     with api() as client:
         d = client.post(path, body)
+        if client.last_status == 200 and not as_json:  # a repeated promotion
+            err_console.print(
+                f"Deployment {d['id']} of {d['service']} {d['version']} to {d['environment']} "
+                f"is {d['state']} already; not queueing it twice."
+            )
         if not wait:
             emit(summary(d), as_json, lambda: _started(d))
             return

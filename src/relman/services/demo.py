@@ -132,7 +132,7 @@ def start_demo_promotions(
     ids = []
     for service, version, environment in DEMO_PROMOTIONS:
         with UnitOfWork(database, clock) as uow:
-            row = promote(
+            promotion = promote(
                 uow,
                 drivers,
                 service=service,
@@ -140,5 +140,5 @@ def start_demo_promotions(
                 environment=environment,
                 actor=ACTOR,
             )
-            ids.append(row.id)
+            ids.append(promotion.row.id)
     return ids

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
-from relman.domain.deployments import DeploymentState
+from relman.domain.deployments import ACTIVE_STATES, DeploymentState
 from relman.domain.lifecycles import check_promotion, lifecycle_from_dict
 from relman.drivers.base import Driver
 from relman.engine.transitions import (
@@ -29,9 +30,15 @@ from relman.store.tables import (
 )
 from relman.store.unit_of_work import UnitOfWork
 
-__all__ = ["promote", "roll_back"]
+__all__ = ["Promotion", "promote", "roll_back"]
 
 Drivers = Mapping[str, Driver]
+
+
+@dataclass(frozen=True)
+class Promotion:
+    row: DeploymentRow
+    created: bool  # False: the same promotion was queued or running already
 
 
 def promote(
@@ -42,12 +49,20 @@ def promote(
     version: str,
     environment: str,
     actor: str,
-) -> DeploymentRow:
-    """Queue a deployment of the release to the environment if its lifecycle allows it now."""
+) -> Promotion:
+    """Queue a deployment of the release to the environment if its lifecycle allows it now.
+
+    Asked again while that deployment is still queued or under way (a CI job that retries),
+    it returns that deployment instead of queueing a second one.
+    """
     session = uow.session
     service_row = get_service(session, service)
     env_row = get_environment(session, environment)
     release = get_release(session, service, version)
+    uow.lock(f"promote/{service_row.id}/{env_row.id}")  # two identical requests: one deployment
+    pending = _pending(uow, release, env_row)
+    if pending is not None:
+        return Promotion(pending, created=False)
     lifecycle = lifecycle_from_dict(session.get_one(LifecycleRow, service_row.lifecycle_id).spec)
     verdict = check_promotion(lifecycle, env_row.name, _successes(uow, release), uow.clock())
     if not verdict.allowed:
@@ -74,7 +89,26 @@ def promote(
     )
     _audit(uow, actor, "deployment.promote", row, service_row, env_row, release)
     uow.commit()
-    return row
+    return Promotion(row, created=True)
+
+
+def _pending(
+    uow: UnitOfWork, release: ReleaseRow, environment: EnvironmentRow
+) -> DeploymentRow | None:
+    """The release's deploy to the environment that has not ended yet, if there is one."""
+    return uow.session.scalar(
+        select(DeploymentRow)
+        .where(
+            DeploymentRow.release_id == release.id,
+            DeploymentRow.environment_id == environment.id,
+            DeploymentRow.kind == "deploy",
+            DeploymentRow.state.in_(
+                [DeploymentState.QUEUED.value, *(s.value for s in ACTIVE_STATES)]
+            ),
+        )
+        .order_by(DeploymentRow.id)
+        .limit(1)
+    )
 
 
 def roll_back(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from relman.api.deps import MAX_ID, AppContext, Page, Reader, Reading, Writer, allow, context
 from relman.api.schemas import (
@@ -91,12 +91,20 @@ def _detail(ctx: AppContext, deployment_id: int) -> DeploymentDetailRead:
     )
 
 
-@router.post("/promotions", response_model=DeploymentDetailRead, status_code=201)
-def post_promotion(body: PromotionCreate, ctx: Context, caller: Deploying) -> DeploymentDetailRead:
+@router.post(
+    "/promotions",
+    response_model=DeploymentDetailRead,
+    status_code=201,
+    responses={200: {"description": "The same promotion was queued or running already"}},
+)
+def post_promotion(
+    body: PromotionCreate, ctx: Context, caller: Deploying, response: Response
+) -> DeploymentDetailRead:
     """Queue a deployment of the release to the environment, if its lifecycle allows it now
-    (409 `refused` names the rule otherwise)."""
+    (409 `refused` names the rule otherwise). Asked again while that deployment has not ended,
+    it answers 200 with it instead of queueing another."""
     with UnitOfWork(ctx.database, ctx.clock) as uow:
-        row = promote(
+        promotion = promote(
             uow,
             ctx.drivers,
             service=body.service,
@@ -104,8 +112,10 @@ def post_promotion(body: PromotionCreate, ctx: Context, caller: Deploying) -> De
             environment=body.environment,
             actor=caller.user,
         )
+    if not promotion.created:
+        response.status_code = 200
     ctx.wake()
-    return _detail(ctx, row.id)
+    return _detail(ctx, promotion.row.id)
 
 
 @router.post("/rollbacks", response_model=DeploymentDetailRead, status_code=201)
