@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from relman.domain.deployments import DeploymentState, StepState, check_transition
 from relman.drivers.base import DEFAULT_SLOT, Driver, PlannedStep
@@ -117,7 +117,7 @@ def create_deployment(
             )
         )
     steps = ", ".join(step.name for step in new.plan)
-    note(uow, row, f"{new.kind} created: {state.value}; plan: {steps}", actor, reason=reason)
+    note(uow, row.id, f"{new.kind} created: {state.value}; plan: {steps}", actor, reason=reason)
     announce_work(uow.session)
     return row
 
@@ -147,7 +147,7 @@ def move(
         row.lease_expires_at = None
         row.due_at = None
     message = f"{current.value} → {to.value}" + (f": {reason}" if reason else "")
-    note(uow, row, message, actor, kind="state", reason=reason, to=to.value)
+    note(uow, row.id, message, actor, kind="state", reason=reason, to=to.value)
     uow.audit(actor, f"deployment.{to.value}", f"deployment/{row.id}", reason=reason)
     if to is not DeploymentState.PAUSED:  # resumed, or ended: the cell may be free for the next
         announce_work(uow.session)
@@ -155,7 +155,7 @@ def move(
 
 def note(
     uow: UnitOfWork,
-    row: DeploymentRow,
+    deployment_id: int,
     message: str,
     actor: str = SYSTEM,
     *,
@@ -163,9 +163,9 @@ def note(
     **details: Any,
 ) -> None:
     """Add a line to the deployment's timeline."""
-    uow.session.add(
-        DeploymentEventRow(
-            deployment_id=row.id,
+    uow.session.execute(
+        insert(DeploymentEventRow).values(
+            deployment_id=deployment_id,
             at=uow.clock(),
             actor=actor,
             kind=kind,

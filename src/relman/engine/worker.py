@@ -70,6 +70,7 @@ class Claim:
     deployment_id: int
     driver: str
     run: StepRun
+    steps: int  # how many steps the plan has
 
 
 class Worker:
@@ -215,10 +216,18 @@ class Worker:
         claim = self._claim()
         if claim is None:
             return False
-        next_claim: Claim | None = claim
-        while next_claim is not None:
-            result = self._run(next_claim)
-            next_claim = self._record(next_claim, result)
+        # Held until the claim ends: heartbeats renew the lease, also between steps.
+        cancel = threading.Event()
+        with self._held_lock:
+            self._held[claim.deployment_id] = cancel
+        try:
+            next_claim: Claim | None = claim
+            while next_claim is not None:
+                result = self._run(next_claim, cancel)
+                next_claim = self._record(next_claim, result)
+        finally:
+            with self._held_lock:
+                self._held.pop(claim.deployment_id, None)
         return True
 
     def _claim(self) -> Claim | None:
@@ -233,8 +242,8 @@ class Worker:
                 row.lease_owner = self.owner
                 row.lease_expires_at = now + self.options.lease
                 row.due_at = None
-                step = steps_of(uow, row.id, row.cursor)[row.cursor]
-                claim = self._resume_step(uow, row, step)
+                steps = steps_of(uow, row.id)
+                claim = self._resume_step(uow, row, steps[row.cursor], len(steps))
                 uow.commit()
             if claim is not None:
                 return claim
@@ -247,7 +256,7 @@ class Worker:
         uow.session.flush()  # the one-per-cell index judges the move here
 
     def _resume_step(
-        self, uow: UnitOfWork, row: DeploymentRow, step: DeploymentStepRow
+        self, uow: UnitOfWork, row: DeploymentRow, step: DeploymentStepRow, steps: int
     ) -> Claim | None:
         if step.state == StepState.RUNNING.value:
             attempt = step.attempts
@@ -258,16 +267,21 @@ class Worker:
                 return None
             note(
                 uow,
-                row,
+                row.id,
                 f"step {step.name}: attempt {attempt} was cut off; running it again "
                 "(the step is idempotent)",
                 kind="step",
                 step=step.name,
             )
-        return self._begin(uow, row, step, self._step_run(uow, row))
+        return self._begin(uow, row, step, self._step_run(uow, row), steps)
 
     def _begin(
-        self, uow: UnitOfWork, row: DeploymentRow, step: DeploymentStepRow, base: StepRun
+        self,
+        uow: UnitOfWork,
+        row: DeploymentRow,
+        step: DeploymentStepRow,
+        base: StepRun,
+        steps: int,
     ) -> Claim:
         step.state = StepState.RUNNING.value
         step.attempts += 1
@@ -281,7 +295,7 @@ class Worker:
             timeout=step.timeout,
         )
         driver = (row.spec or {}).get("driver", "")
-        return Claim(deployment_id=row.id, driver=driver, run=run)
+        return Claim(deployment_id=row.id, driver=driver, run=run, steps=steps)
 
     def _step_run(self, uow: UnitOfWork, row: DeploymentRow) -> StepRun:
         spec = row.spec or {}
@@ -308,14 +322,11 @@ class Worker:
             slot=spec.get("slot", DEFAULT_SLOT),
         )
 
-    def _run(self, claim: Claim) -> StepResult:
+    def _run(self, claim: Claim, cancel: threading.Event) -> StepResult:
         driver = self.drivers.get(claim.driver)
         if driver is None:
             known = ", ".join(sorted(self.drivers)) or "none"
             return StepResult(False, f"unknown driver '{claim.driver}'; this worker has: {known}")
-        cancel = threading.Event()
-        with self._held_lock:
-            self._held[claim.deployment_id] = cancel
         log = LogWriter(
             self.database,
             self.clock,
@@ -330,12 +341,15 @@ class Worker:
             return StepResult(False, f"the {claim.driver} driver failed: {type(exc).__name__}")
         finally:
             log.close()
-            with self._held_lock:
-                self._held.pop(claim.deployment_id, None)
 
     def _record(self, claim: Claim, result: StepResult) -> Claim | None:
         """Record the attempt's outcome; return the next step's claim when it goes on here."""
         with UnitOfWork(self.database, self.clock) as uow:
+            if result.ok and claim.run.step_index + 1 < claim.steps:
+                following = self._advance(uow, claim, result)
+                if following is not None:
+                    uow.commit()
+                    return following
             row, now = locked_deployment(uow.session, claim.deployment_id)
             index = claim.run.step_index
             if row.lease_owner != self.owner or row.cursor != index:
@@ -350,17 +364,7 @@ class Worker:
             step = steps[index]
             step.finished_at = uow.clock()
             step.summary = result.summary
-            outcome = "succeeded" if result.ok else "failed"
-            note(
-                uow,
-                row,
-                f"step {step.name}: attempt {step.attempts} {outcome}: {result.summary}",
-                kind="step",
-                step=step.name,
-                position=step.position,
-                attempt=step.attempts,
-                ok=result.ok,
-            )
+            _note_outcome(uow, claim, result)
             following = None
             if result.ok:
                 following = self._after_success(uow, row, steps, claim, now)
@@ -368,6 +372,49 @@ class Worker:
                 self._after_failure(uow, row, step, result, now)
             uow.commit()
             return following
+
+    def _advance(self, uow: UnitOfWork, claim: Claim, result: StepResult) -> Claim | None:
+        """The common case, in a few plain statements: step k succeeded and step k+1 begins.
+
+        None when the deployment is not running under this worker's lease at step k (paused,
+        aborted, taken over): then the general path decides, in the same transaction.
+        """
+        connection = uow.session.connection()
+        d, s = DeploymentRow, DeploymentStepRow
+        index, now = claim.run.step_index, uow.clock()
+        fenced = connection.execute(
+            update(d)
+            .where(
+                d.id == claim.deployment_id,
+                d.lease_owner == self.owner,
+                d.cursor == index,
+                d.state == DeploymentState.RUNNING.value,
+            )
+            .values(cursor=index + 1)
+        )
+        if fenced.rowcount != 1:
+            return None
+        this_step = (s.deployment_id == claim.deployment_id, s.position == index)
+        connection.execute(
+            update(s)
+            .where(*this_step)
+            .values(state=StepState.SUCCEEDED.value, finished_at=now, summary=result.summary)
+        )
+        next_step = (s.deployment_id == claim.deployment_id, s.position == index + 1)
+        name, attempt, timeout = connection.execute(
+            update(s)
+            .where(*next_step)
+            .values(
+                state=StepState.RUNNING.value,
+                attempts=s.attempts + 1,
+                started_at=now,
+                finished_at=None,
+            )
+            .returning(s.name, s.attempts, s.timeout)
+        ).one()
+        _note_outcome(uow, claim, result)
+        run = replace(claim.run, step_index=index + 1, step=name, attempt=attempt, timeout=timeout)
+        return replace(claim, run=run)
 
     def _after_success(
         self,
@@ -387,7 +434,7 @@ class Worker:
             _release(row)  # paused, or this worker stops: the next step waits for a claim
             return None
         row.lease_expires_at = now + self.options.lease
-        return self._begin(uow, row, steps[row.cursor], claim.run)
+        return self._begin(uow, row, steps[row.cursor], claim.run, claim.steps)
 
     def _after_failure(
         self,
@@ -403,7 +450,9 @@ class Worker:
             row.due_at = now + timedelta(seconds=delay)
             _release(row)
             left = step.retries - step.attempts + 1
-            note(uow, row, f"step {step.name}: retrying in {delay:g}s ({left} left)", kind="step")
+            note(
+                uow, row.id, f"step {step.name}: retrying in {delay:g}s ({left} left)", kind="step"
+            )
             return
         step.state = StepState.FAILED.value
         reason = f"step '{step.name}' failed: {result.summary}"
@@ -427,13 +476,13 @@ class Worker:
         if row.previous_release_id is None:
             note(
                 uow,
-                row,
+                row.id,
                 "on_failure is rollback, but nothing ran here before: nothing to roll back to",
             )
             return
         driver = self.drivers.get(spec.get("driver", ""))
         if driver is None:
-            note(uow, row, f"cannot roll back: this worker has no '{spec.get('driver')}' driver")
+            note(uow, row.id, f"cannot roll back: this worker has no '{spec.get('driver')}' driver")
             return
         uow.session.flush()  # the failed deployment leaves its cell before the rollback takes it
         settings = spec.get("settings", {})
@@ -444,7 +493,22 @@ class Worker:
             state=DeploymentState.RUNNING,
             reason=f"automatic rollback of deployment {row.id} (on_failure: rollback)",
         )
-        note(uow, row, f"rolling back automatically in deployment {rollback.id}")
+        note(uow, row.id, f"rolling back automatically in deployment {rollback.id}")
+
+
+def _note_outcome(uow: UnitOfWork, claim: Claim, result: StepResult) -> None:
+    step = claim.run
+    outcome = "succeeded" if result.ok else "failed"
+    note(
+        uow,
+        claim.deployment_id,
+        f"step {step.step}: attempt {step.attempt} {outcome}: {result.summary}",
+        kind="step",
+        step=step.step,
+        position=step.step_index,
+        attempt=step.attempt,
+        ok=result.ok,
+    )
 
 
 def _release(row: DeploymentRow) -> None:
