@@ -345,7 +345,8 @@ class Worker:
     def _record(self, claim: Claim, result: StepResult) -> Claim | None:
         """Record the attempt's outcome; return the next step's claim when it goes on here."""
         with UnitOfWork(self.database, self.clock) as uow:
-            if result.ok and claim.run.step_index + 1 < claim.steps:
+            going_on = not self._stop.is_set() and claim.run.step_index + 1 < claim.steps
+            if result.ok and going_on:
                 following = self._advance(uow, claim, result)
                 if following is not None:
                     uow.commit()
