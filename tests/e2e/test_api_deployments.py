@@ -157,7 +157,7 @@ def test_logs_page_through_the_output_with_after(deploying: Deploying) -> None:
     page = deploying.client.get(path).json()
     assert page["state"] == "succeeded"
     assert [line["line"] for line in page["items"]] == ["deploy api 1.0.0 to staging"]
-    assert page["items"][0]["step"] == 0
+    assert (page["items"][0]["step"], page["items"][0]["step_name"]) == (0, "deploy")
     assert page["items"][0]["attempt"] == 1
     after = deploying.client.get(path, params={"after": page["next_after"]}).json()
     assert after["items"] == []

@@ -411,7 +411,7 @@ def test_logs_print_the_steps_output_and_follow_returns_once_the_deployment_ende
             selector.register(following.stdout, selectors.EVENT_READ)
             assert selector.select(WAIT), "logs --follow printed nothing"
         first = following.stdout.readline()
-        assert "#0 deploy search 1.0.0 to dev" in first
+        assert "deploy deploy search 1.0.0 to dev" in first
         assert api.deployment(deployment_id)["state"] == "running"
         go.touch()
         rest, errors = following.communicate(timeout=WAIT)
@@ -422,19 +422,19 @@ def test_logs_print_the_steps_output_and_follow_returns_once_the_deployment_ende
 
     assert following.returncode == 0, errors
     assert api.deployment(deployment_id)["state"] == "succeeded"
-    assert "#1 verify search 1.0.0 to dev" in rest
-    assert rest.rstrip().endswith("#1 verify done")
+    assert "verify verify search 1.0.0 to dev" in rest
+    assert rest.rstrip().endswith("verify verify done")
 
     printed = server.cli("deployments", "logs", str(deployment_id), token=admin)
 
     assert printed.returncode == 0, printed.stderr
     lines = [line.split(" ", 1)[1] for line in printed.stdout.splitlines()]
     assert lines == [
-        "#0 deploy search 1.0.0 to dev",
-        "#0 waiting for go-deploy-search-1.0.0-dev",
-        "#0 deploy done",
-        "#1 verify search 1.0.0 to dev",
-        "#1 verify done",
+        "deploy deploy search 1.0.0 to dev",
+        "deploy waiting for go-deploy-search-1.0.0-dev",
+        "deploy deploy done",
+        "verify verify search 1.0.0 to dev",
+        "verify verify done",
     ]
 
 

@@ -38,7 +38,7 @@ def _deployment(database: Database, clock: FrozenClock) -> int:
 
 def _lines(database: Database, deployment: int) -> list[str]:
     with read_session(database) as session:
-        return [x.line for x in deployment_logs(session, deployment, after=0, limit=100)]
+        return [x.line for x, _ in deployment_logs(session, deployment, after=0, limit=100)]
 
 
 def test_a_line_written_just_after_a_flush_is_stored_without_waiting_for_more(

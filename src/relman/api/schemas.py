@@ -152,7 +152,8 @@ class DeploymentDetailRead(DeploymentRead):
 
 class LogLineRead(BaseModel):
     id: int
-    step: int
+    step: int = Field(description="the step's position in the plan, from 0")
+    step_name: str = Field(description="deploy, verify, rollback, …")
     attempt: int
     at: datetime
     line: str

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from relman.cli.common import JsonOption, api
 from relman.cli.output import console, emit
-from relman.cli.progress import FINAL_STATES, follow, render_deployment
-from relman.cli.promote import finish
+from relman.cli.progress import FINAL_STATES, render_deployment
+from relman.cli.promote import finish, follow_or_stop, watching
 
 app = typer.Typer(help="Deployments.", no_args_is_help=True)
 
@@ -60,7 +60,7 @@ def show(deployment_id: DeploymentId, as_json: JsonOption = False) -> None:
 def watch(deployment_id: DeploymentId, as_json: JsonOption = False) -> None:
     """Follow a deployment live until it ends; exit 0 only if it succeeded (9 otherwise)."""
     with api() as client:
-        d = follow(client, deployment_id, live=not as_json)
+        d = follow_or_stop(client, deployment_id, live=not as_json)
     finish(d, as_json)
 
 
@@ -74,7 +74,7 @@ def logs(
 ) -> None:
     """Print the output of the deployment's steps."""
     after = 0
-    with api() as client:
+    with api() as client, watching(deployment_id):
         while True:
             page = client.get(f"/api/v1/deployments/{deployment_id}/logs", after=after)
             for line in page["items"]:
@@ -90,7 +90,7 @@ def _print_line(line: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(line))
         return
-    console.print(f"[dim]{line['at'][11:19]} #{line['step']}[/] ", end="")
+    console.print(f"[dim]{line['at'][11:19]} {line['step_name']}[/] ", end="")
     console.print(line["line"], markup=False, highlight=False, soft_wrap=True)
 
 

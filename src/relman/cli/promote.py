@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
+from relman.cli.client import ApiClient
 from relman.cli.common import JsonOption, api
 from relman.cli.output import EXIT_NOT_SUCCEEDED, console, emit, err_console
 from relman.cli.progress import follow, render_deployment, summary
@@ -62,15 +65,26 @@ def _start(path: str, body: dict[str, Any], *, wait: bool, as_json: bool) -> Non
             err_console.print(
                 f"Deployment {d['id']} created; following it (Ctrl-C stops watching)."
             )
-        try:
-            d = follow(client, d["id"], live=not as_json)
-        except KeyboardInterrupt:
-            err_console.print(
-                f"Stopped watching; deployment {d['id']} goes on: "
-                f"'relman deployments watch {d['id']}'"
-            )
-            raise typer.Exit(130) from None
+        d = follow_or_stop(client, d["id"], live=not as_json)
     finish(d, as_json)
+
+
+@contextmanager
+def watching(deployment_id: int) -> Iterator[None]:
+    """Ctrl-C stops watching, not the deployment: say so, and exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print(
+            f"Stopped watching; deployment {deployment_id} goes on: "
+            f"'relman deployments watch {deployment_id}'"
+        )
+        raise typer.Exit(130) from None
+
+
+def follow_or_stop(client: ApiClient, deployment_id: int, *, live: bool) -> Any:
+    with watching(deployment_id):
+        return follow(client, deployment_id, live=live)
 
 
 def finish(d: dict[str, Any], as_json: bool) -> None:

@@ -211,17 +211,22 @@ def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
 
 def deployment_logs(
     session: Session, deployment_id: int, *, after: int, limit: int
-) -> list[DeploymentLogRow]:
-    """Output lines of the deployment with an id above `after`, oldest first."""
+) -> list[tuple[DeploymentLogRow, str]]:
+    """Output lines of the deployment with an id above `after`, oldest first, each with the
+    name of its step."""
     get_deployment(session, deployment_id)
-    return list(
-        session.scalars(
-            select(DeploymentLogRow)
-            .where(DeploymentLogRow.deployment_id == deployment_id, DeploymentLogRow.id > after)
-            .order_by(DeploymentLogRow.id)
-            .limit(limit)
+    rows = session.execute(
+        select(DeploymentLogRow, DeploymentStepRow.name)
+        .join(
+            DeploymentStepRow,
+            (DeploymentStepRow.deployment_id == DeploymentLogRow.deployment_id)
+            & (DeploymentStepRow.position == DeploymentLogRow.position),
         )
+        .where(DeploymentLogRow.deployment_id == deployment_id, DeploymentLogRow.id > after)
+        .order_by(DeploymentLogRow.id)
+        .limit(limit)
     )
+    return [(line, name) for line, name in rows]
 
 
 def control_deployment(

@@ -182,11 +182,13 @@ def read_logs(
     lines = deployment_logs(session, deployment_id, after=after, limit=limit)
     return LogsRead(
         items=[
-            LogLineRead(id=x.id, step=x.position, attempt=x.attempt, at=x.at, line=x.line)
-            for x in lines
+            LogLineRead(
+                id=x.id, step=x.position, step_name=name, attempt=x.attempt, at=x.at, line=x.line
+            )
+            for x, name in lines
         ],
         state=state,
-        next_after=lines[-1].id if lines else after,
+        next_after=lines[-1][0].id if lines else after,
     )
 
 
