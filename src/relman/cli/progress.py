@@ -12,10 +12,11 @@ from rich.text import Text
 
 from relman.cli.client import ApiClient
 from relman.cli.output import err_console
+from relman.domain.deployments import DeploymentState
 
 __all__ = ["FINAL_STATES", "follow", "render_deployment", "summary"]
 
-FINAL_STATES = {"succeeded", "failed", "rolled_back", "aborted"}
+FINAL_STATES = {state.value for state in DeploymentState if state.is_final}
 _STEP_MARK = {
     "succeeded": ("✓", "green"),
     "failed": ("✗", "red"),
