@@ -8,6 +8,7 @@
     ├── NotFound                a named object that does not exist (HTTP 404, exit 4)
     ├── Conflict                the request clashes with what exists (HTTP 409, exit 5)
     │   └── Refused             a rule (lifecycle order, soak time) refuses it; names the rule
+    ├── NothingToRelease        no commit since the last release calls for a new one (exit 3)
     ├── ServerUnreachable       the CLI could not reach the relman server (exit 7)
     └── StoreUnavailable        the database cannot be opened or upgraded (HTTP 503, exit 8)
 
@@ -27,6 +28,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "NotFound",
+    "NothingToRelease",
     "Refused",
     "RelmanError",
     "ServerUnreachable",
@@ -123,6 +125,12 @@ class Refused(Conflict):
     """A rule refuses the request; `details["rule"]` names it (e.g. RequireSoakTime)."""
 
     code = "refused"
+
+
+class NothingToRelease(RelmanError):
+    """The history since the last release has no feat, fix, perf, revert or breaking change."""
+
+    code = "nothing_to_release"
 
 
 class ServerUnreachable(RelmanError):

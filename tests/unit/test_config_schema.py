@@ -224,6 +224,8 @@ def test_to_dict_is_plain_json_with_defaults_included() -> None:
         "repository": None,
         "tag_format": "v{version}",
         "paths": [],
+        "initial_version": "0.1.0",
+        "pre_major": "major",
         "run": None,
     }
     assert EnvironmentSpec("dev", "development", on_failure="fail").to_dict() == {
@@ -274,7 +276,7 @@ def test_an_unknown_top_level_field_suggests_the_closest_one() -> None:
     data["services"] = []
     issue = the_issue(data, "lifecycels")
     assert issue.message == "unknown field 'lifecycels'; did you mean 'lifecycles'?"
-    assert issue.expected == "one of: version, environments, lifecycles, services"
+    assert issue.expected == "one of: version, environments, lifecycles, services, notes"
 
 
 def test_an_unknown_field_with_no_close_match_lists_the_allowed_ones() -> None:

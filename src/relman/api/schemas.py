@@ -55,12 +55,49 @@ class Artifact(Strict):
     )
 
 
+Short = Annotated[str, Field(max_length=1000)]
+CommitHash = Annotated[str, Field(pattern=r"^[0-9a-f]{7,64}$")]
+
+
+class NoteEntry(Strict):
+    """One line of release notes: a conventional commit (type None: one that is not)."""
+
+    type: Annotated[str, Field(max_length=50)] | None
+    scope: Short | None
+    description: Text
+    breaking: bool
+    breaking_notes: list[Text] = Field(default=[], max_length=20)
+    hash: CommitHash | None
+    refs: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=50)
+    author: Short | None
+
+
+class NoteSection(Strict):
+    title: Annotated[str, Field(max_length=100)]
+    entries: list[NoteEntry] = Field(max_length=100_000)
+
+
+class ReleaseCommit(Strict):
+    """A commit the release contains, for lead time and authorship."""
+
+    hash: CommitHash
+    author: Annotated[str, Field(max_length=200)]
+    email: Annotated[str, Field(max_length=320)]
+    authored_at: datetime
+
+
 class ReleaseCreate(Strict):
     service: Name
     version: str = Field(max_length=128, examples=["1.4.0", "1.4.0-rc.1"])
     commit: str | None = Field(default=None, max_length=64)
     notes: Text | None = None
     artifacts: list[Artifact] = Field(default=[], max_length=100)
+    changes: list[NoteSection] | None = Field(
+        default=None, max_length=20, description="The notes as data (relman release --from-git)"
+    )
+    commits: list[ReleaseCommit] = Field(
+        default=[], max_length=100_000, description="The commits the release contains"
+    )
 
 
 class ReleaseRead(BaseModel):
@@ -70,8 +107,22 @@ class ReleaseRead(BaseModel):
     commit: str | None
     notes: str | None
     artifacts: list[Artifact]
+    changes: list[dict[str, Any]] | None
+    commit_count: int
     created_at: datetime
     created_by: str
+
+
+class ReleaseChanges(BaseModel):
+    """What promoting `candidate` to `environment` changes: releases added (forward) or
+    taken away (back), newest first."""
+
+    service: str
+    environment: str
+    running: str | None
+    candidate: str
+    direction: str = Field(examples=["forward", "back", "none"])
+    releases: list[ReleaseRead]
 
 
 class DeploymentCreate(Strict):

@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 
 from relman import __version__
-from relman.cli import config, deployments, promote, releases, server, status, tokens, worker
+from relman.cli import (
+    config,
+    deployments,
+    promote,
+    releases,
+    server,
+    status,
+    tokens,
+    versions,
+    worker,
+)
 from relman.cli.output import exit_code_for, report_error
 from relman.errors import RelmanError, StoreUnavailable
 
@@ -32,6 +42,8 @@ app.command("rollback")(promote.rollback)
 app.command("validate")(config.validate)
 app.command("apply")(config.apply)
 app.command("status")(status.status)
+app.command("notes")(versions.notes)
+app.add_typer(versions.version_app, name="version")
 app.add_typer(server.db_app, name="db")
 app.add_typer(tokens.app, name="token")
 app.add_typer(releases.app, name="release")

@@ -15,6 +15,7 @@ from relman.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    NothingToRelease,
     RelmanError,
     ServerUnreachable,
     StoreUnavailable,
@@ -34,9 +35,10 @@ __all__ = [
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-# Documented in docs/cli.md. 3 is kept for "nothing to do" (e.g. no releasable commit).
+# Documented in docs/cli.md.
 EXIT_CODES: dict[type[RelmanError], int] = {
     InvalidInput: 2,
+    NothingToRelease: 3,
     NotFound: 4,
     Conflict: 5,
     Unauthenticated: 6,

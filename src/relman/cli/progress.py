@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from relman.cli.client import ApiClient
 from relman.cli.output import err_console
 from relman.domain.deployments import DeploymentState
+
+if TYPE_CHECKING:
+    from relman.cli.client import ApiClient  # httpx: imported only when a command calls
 
 __all__ = ["FINAL_STATES", "follow", "render_deployment", "summary"]
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from relman.cli.client import ApiClient
 from relman.cli.common import JsonOption, api
 from relman.cli.output import EXIT_NOT_SUCCEEDED, console, emit, err_console
 from relman.cli.progress import follow, render_deployment, summary
+
+if TYPE_CHECKING:
+    from relman.cli.client import ApiClient  # httpx: imported only when a command calls
 
 WaitOption = Annotated[
     bool,

@@ -10,6 +10,13 @@ from rich.table import Table
 
 from relman.cli.common import JsonOption, api
 from relman.cli.output import console, emit
+from relman.cli.versions import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    PreOption,
+    RepoOption,
+    release_from_git,
+)
 from relman.domain.releases import parse_artifact
 from relman.domain.versions import parse_version
 from relman.errors import InvalidInput
@@ -20,7 +27,9 @@ app = typer.Typer(help="Release candidates.", no_args_is_help=True)
 @app.command("create")
 def create(
     service: Annotated[str, typer.Argument(help="The service released.")],
-    version: Annotated[str, typer.Option("--version", help="SemVer, like 1.4.0 or 1.4.0-rc.1.")],
+    version: Annotated[
+        str | None, typer.Option("--version", help="SemVer, like 1.4.0 or 1.4.0-rc.1.")
+    ] = None,
     commit: Annotated[str | None, typer.Option(help="The source commit (hex).")] = None,
     notes: Annotated[
         Path | None, typer.Option(help="A file with the release notes (markdown).")
@@ -28,18 +37,48 @@ def create(
     artifact: Annotated[
         list[str] | None, typer.Option(help="NAME=DIGEST, repeatable.", show_default=False)
     ] = None,
+    from_git: Annotated[
+        bool,
+        typer.Option(
+            "--from-git",
+            help="Version, notes, head commit and contained commits from the git history.",
+        ),
+    ] = False,
+    pre: PreOption = None,
+    repo: RepoOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    template: Annotated[
+        Path | None, typer.Option(help="With --from-git: a Jinja2 template for the notes.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register an immutable release; the same request again is harmless."""
-    parse_version(version)  # clear error before any network call
     artifacts = [parse_artifact(a) for a in artifact or []]
-    body: dict[str, Any] = {
-        "service": service,
-        "version": version,
-        "commit": commit,
-        "notes": _read_notes(notes) if notes else None,
-        "artifacts": [{"name": n, "digest": d} for n, d in artifacts],
-    }
+    if from_git:
+        given = [name for name, value in _manual(version, commit, notes) if value is not None]
+        if given:
+            raise InvalidInput(
+                f"--from-git computes {', '.join(given)} from git; leave "
+                f"{'it' if len(given) == 1 else 'them'} out, or drop --from-git",
+                details={"options": given},
+            )
+        body = release_from_git(service, config, repo, pre, template)
+    else:
+        if pre is not None or repo is not None or template is not None:
+            raise InvalidInput("--pre, --repo and --template go with --from-git")
+        if version is None:
+            raise InvalidInput(
+                "Give --version VERSION, or --from-git to compute it from the commits",
+                details={"options": ["--version", "--from-git"]},
+            )
+        parse_version(version)  # clear error before any network call
+        body = {
+            "service": service,
+            "version": version,
+            "commit": commit,
+            "notes": _read_notes(notes) if notes else None,
+        }
+    body["artifacts"] = [{"name": n, "digest": d} for n, d in artifacts]
     with api() as client:
         release = client.post("/api/v1/releases", body)
         created = client.last_status == 201
@@ -51,6 +90,12 @@ def create(
             f"Release {release['service']} {release['version']} {what} (id {release['id']})."
         ),
     )
+
+
+def _manual(
+    version: str | None, commit: str | None, notes: Path | None
+) -> list[tuple[str, object]]:
+    return [("--version", version), ("--commit", commit), ("--notes", notes)]
 
 
 def _read_notes(path: Path) -> str:

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from relman.domain.durations import DURATION_EXAMPLES, format_duration, parse_duration
 from relman.domain.names import closest_name
+from relman.domain.notes import BUMP_NAMES, NotesSettings
+from relman.domain.versions import PRE_MAJOR, Version, parse_version
 from relman.errors import ConfigError, ConfigIssue, InvalidInput
 
 __all__ = [
@@ -53,6 +55,8 @@ STEP_PLACEHOLDERS = (  # what commands and URLs of a run step may use
 )
 
 Path = tuple[str | int, ...]
+INITIAL_VERSION = Version(0, 1, 0)  # a service's first release when it has no tag yet
+DEFAULT_NOTES = NotesSettings()
 
 
 # --- specs -----------------------------------------------------------------------------------
@@ -115,6 +119,8 @@ class ServiceSpec:
     paths: tuple[str, ...] = ()
     run: RunSpec | None = None
     on_failure: str | None = None  # one of ON_FAILURE; None: the environment's, else fail
+    initial_version: Version = INITIAL_VERSION  # the first release when no tag exists yet
+    pre_major: str = "major"  # one of PRE_MAJOR: what a breaking change does to 0.y.z
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +130,8 @@ class ServiceSpec:
             "repository": self.repository,
             "tag_format": self.tag_format,
             "paths": list(self.paths),
+            "initial_version": str(self.initial_version),
+            "pre_major": self.pre_major,
             "run": None if self.run is None else self.run.to_dict(),
         }
 
@@ -134,6 +142,7 @@ class ConfigDocument:
     environments: tuple[EnvironmentSpec, ...]
     lifecycles: tuple[LifecycleSpec, ...]
     services: tuple[ServiceSpec, ...]
+    notes: NotesSettings = DEFAULT_NOTES
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,7 +150,21 @@ class ConfigDocument:
             "environments": [spec.to_dict() for spec in self.environments],
             "lifecycles": [spec.to_dict() for spec in self.lifecycles],
             "services": [spec.to_dict() for spec in self.services],
+            "notes": self.notes.to_dict(),
         }
+
+    def service(self, name: str) -> ServiceSpec:
+        """The service called `name`; InvalidInput naming the defined ones otherwise."""
+        for spec in self.services:
+            if spec.name == name:
+                return spec
+        known = ", ".join(spec.name for spec in self.services) or "none"
+        hint = closest_name(name, [spec.name for spec in self.services])
+        suggestion = f" (did you mean '{hint}'?)" if hint else ""
+        raise InvalidInput(
+            f"No service '{name}' in the config{suggestion}; defined: {known}",
+            details={"service": name, "defined": [spec.name for spec in self.services]},
+        )
 
 
 def _plain(value: object) -> object:
@@ -155,11 +178,21 @@ def _plain(value: object) -> object:
 
 # --- the entry point -------------------------------------------------------------------------
 
-_TOP_FIELDS = ("version", "environments", "lifecycles", "services")
+_TOP_FIELDS = ("version", "environments", "lifecycles", "services", "notes")
 _ENVIRONMENT_FIELDS = ("name", "tier", "on_failure")
 _LIFECYCLE_FIELDS = ("name", "phases")
 _PHASE_FIELDS = ("name", "environments", "optional", "minimum", "soak")
-_SERVICE_FIELDS = ("name", "lifecycle", "on_failure", "repository", "tag_format", "paths", "run")
+_SERVICE_FIELDS = (
+    "name",
+    "lifecycle",
+    "on_failure",
+    "repository",
+    "tag_format",
+    "paths",
+    "initial_version",
+    "pre_major",
+    "run",
+)
 _NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
 _NAME_RULE = "at most 63 lowercase letters, digits and inner '-'"
 _DURATION = f"a duration like {DURATION_EXAMPLES}"
@@ -231,6 +264,7 @@ def _parse_document(data: object, issues: _Issues) -> ConfigDocument | None:
         environments=tuple(environments or ()),
         lifecycles=tuple(lifecycles or ()),
         services=tuple(services or ()),
+        notes=_parse_notes(top.get("notes"), ("notes",), issues),
     )
 
 
@@ -432,7 +466,135 @@ def _parse_service(raw: object, path: Path, issues: _Issues, lifecycles: _Define
         paths=_string_list(fields, "paths", path, issues),
         run=_parse_run(fields.get("run"), (*path, "run"), issues),
         on_failure=_optional_choice(fields, "on_failure", path, issues, ON_FAILURE),
+        initial_version=_initial_version(fields, path, issues),
+        pre_major=_optional_choice(fields, "pre_major", path, issues, PRE_MAJOR) or "major",
     )
+
+
+def _initial_version(fields: Mapping[str, Any], path: Path, issues: _Issues) -> Version:
+    raw = fields.get("initial_version")
+    default = INITIAL_VERSION
+    if raw is None:
+        return default
+    here = (*path, "initial_version")
+    expected = "a release version like 0.1.0 or 1.0.0, quoted"
+    if not isinstance(raw, str):
+        issues.add(here, f"got {_describe(raw)}", expected)
+        return default
+    try:
+        version = parse_version(raw)
+    except InvalidInput as exc:
+        issues.add(here, exc.message, expected)
+        return default
+    if version.prerelease or version.build:
+        issues.add(here, f"'{raw}' is not a plain release", expected)
+    return version
+
+
+# --- release notes ---------------------------------------------------------------------------
+
+_NOTES_FIELDS = (
+    "sections",
+    "bump",
+    "include_unconventional",
+    "tickets",
+    "issue_url",
+    "ticket_url",
+    "commit_url",
+)
+_TYPE = re.compile(r"[a-z][a-z0-9_-]*", re.ASCII)
+_TICKET_KEY = re.compile(r"[A-Z][A-Z0-9_]*", re.ASCII)
+_FIXED_TYPES = ("feat", "fix", "perf", "revert")
+
+
+def _parse_notes(raw: object, path: Path, issues: _Issues) -> NotesSettings:
+    """The `notes:` section: which extra types show and bump, and how references link."""
+    if raw is None:
+        return NotesSettings()
+    fields = _fields(raw, path, issues, "a mapping of release-note settings", _NOTES_FIELDS)
+    if fields is None:
+        return NotesSettings()
+    return NotesSettings(
+        sections=tuple(_type_map(fields, "sections", path, issues, _section_title).items()),
+        bumps=MappingProxyType(_type_map(fields, "bump", path, issues, _bump_name)),
+        include_unconventional=_optional_bool(fields, "include_unconventional", path, issues),
+        ticket_prefixes=_ticket_keys(fields, path, issues),
+        issue_url=_link(fields, "issue_url", "{id}", path, issues),
+        ticket_url=_link(fields, "ticket_url", "{id}", path, issues),
+        commit_url=_link(fields, "commit_url", "{hash}", path, issues),
+    )
+
+
+_Value = TypeVar("_Value")
+
+
+def _type_map(
+    fields: Mapping[str, Any],
+    key: str,
+    path: Path,
+    issues: _Issues,
+    value_of: Callable[[object, Path, _Issues], _Value | None],
+) -> dict[str, _Value]:
+    raw = fields.get(key)
+    if raw is None:
+        return {}
+    expected = "a mapping from commit type to a value, like {docs: Documentation}"
+    mapping = _mapping(raw, (*path, key), issues, expected)
+    out: dict[str, _Value] = {}
+    for kind, item in (mapping or {}).items():
+        here = (*path, key, str(kind))
+        if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
+            issues.add(here, f"'{kind}' is not a commit type", "a lower-case type like docs")
+        elif kind in _FIXED_TYPES and key == "sections":
+            issues.add(here, f"'{kind}' already has its own section", "another type, like docs")
+        else:
+            value = value_of(item, here, issues)
+            if value is not None:
+                out[kind] = value
+    return out
+
+
+def _section_title(raw: object, path: Path, issues: _Issues) -> str | None:
+    text = _string(raw, path, issues, "a section title, like Documentation")
+    return text.strip() or None
+
+
+def _bump_name(raw: object, path: Path, issues: _Issues) -> Any:
+    if not isinstance(raw, str) or raw not in BUMP_NAMES:
+        choices = ", ".join(BUMP_NAMES)
+        issues.add(
+            path, f"got {_describe(raw)}", f"one of {choices} (only a breaking change is major)"
+        )
+        return None
+    return BUMP_NAMES[raw]
+
+
+def _ticket_keys(fields: Mapping[str, Any], path: Path, issues: _Issues) -> tuple[str, ...]:
+    keys = _string_list(fields, "tickets", path, issues)
+    for index, key in enumerate(keys):
+        if key and not _TICKET_KEY.fullmatch(key):
+            issues.add(
+                (*path, "tickets", index),
+                f"'{key}' is not a ticket project key",
+                "upper-case letters and digits, like PROJ or OPS",
+            )
+    return keys
+
+
+def _link(
+    fields: Mapping[str, Any], key: str, placeholder: str, path: Path, issues: _Issues
+) -> str | None:
+    if fields.get(key) is None:
+        return None
+    here = (*path, key)
+    expected = f"a URL with {placeholder} in it, like 'https://example.com/x/{placeholder}'"
+    text = _string(fields[key], here, issues, expected)
+    problem = _url_problem(text) if isinstance(fields[key], str) else None
+    if problem is None and isinstance(fields[key], str) and placeholder not in text:
+        problem = f"the URL '{text}' lacks {placeholder}"
+    if problem:
+        issues.add(here, problem, expected)
+    return text or None
 
 
 def _tag_format(fields: Mapping[str, Any], path: Path, issues: _Issues) -> str:

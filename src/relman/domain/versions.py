@@ -9,12 +9,22 @@ kept but ignored for precedence.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import total_ordering
 
 from relman.errors import InvalidInput
 
-__all__ = ["Version", "parse_version"]
+__all__ = [
+    "PRE_MAJOR",
+    "Bump",
+    "Version",
+    "bump_version",
+    "check_prerelease_label",
+    "next_prerelease",
+    "parse_version",
+]
 
 MAX_DIGITS = 64  # longer numbers are refused: no real version needs them
 MAX_LENGTH = 128  # as long as a container image tag may be
@@ -116,3 +126,62 @@ def parse_version(text: str) -> Version:
         prerelease=tuple(pre.split(".")) if pre else (),
         build=tuple(build.split(".")) if build else (),
     )
+
+
+class Bump(IntEnum):
+    """How much a set of changes moves a version; higher wins."""
+
+    NONE = 0
+    PATCH = 1
+    MINOR = 2
+    MAJOR = 3
+
+
+PRE_MAJOR = ("major", "minor")  # what a breaking change does to 0.y.z
+
+
+def bump_version(current: Version, bump: Bump, *, pre_major: str = "major") -> Version:
+    """The next release after `current` (a release, not a pre-release) for `bump`.
+
+    Before 1.0.0, pre_major 'major' (release-please's and semantic-release's default) takes a
+    breaking change to 1.0.0; 'minor' keeps the project on 0.y.z: breaking → minor,
+    feature → patch.
+    """
+    if current.major == 0 and pre_major == "minor" and bump > Bump.PATCH:
+        bump = Bump(bump - 1)
+    if bump == Bump.MAJOR:
+        return Version(current.major + 1, 0, 0)
+    if bump == Bump.MINOR:
+        return Version(current.major, current.minor + 1, 0)
+    if bump == Bump.PATCH:
+        return Version(current.major, current.minor, current.patch + 1)
+    return Version(current.major, current.minor, current.patch)
+
+
+def next_prerelease(core: Version, label: str, existing: Iterable[Version]) -> Version:
+    """`core`-`label`.N with N one above the highest `label`.N of `core` already in `existing`."""
+    highest = 0
+    for version in existing:
+        same_core = (version.major, version.minor, version.patch) == (
+            core.major,
+            core.minor,
+            core.patch,
+        )
+        pre = version.prerelease
+        if same_core and len(pre) == 2 and pre[0] == label and pre[1].isdigit():
+            highest = max(highest, int(pre[1]))
+    return Version(core.major, core.minor, core.patch, prerelease=(label, str(highest + 1)))
+
+
+_LABEL = re.compile(r"[0-9A-Za-z-]*[A-Za-z-][0-9A-Za-z-]*", re.ASCII)
+
+
+def check_prerelease_label(label: str) -> str:
+    """A pre-release label like 'rc', 'beta' or 'alpha': one alphanumeric SemVer identifier."""
+    if not _LABEL.fullmatch(label):
+        raise InvalidInput(
+            f"'{label}' is not a pre-release label; use one word of letters, digits and '-' "
+            "with at least one letter, like rc, beta or alpha",
+            details={"field": "pre", "value": label},
+        )
+    return label

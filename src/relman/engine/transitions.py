@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from relman.domain.deployments import DeploymentState, StepState, check_transition
 from relman.drivers.base import DEFAULT_SLOT, Driver, PlannedStep
@@ -29,6 +30,7 @@ __all__ = [
     "move",
     "note",
     "planned_rollback",
+    "running_deployment",
     "steps_of",
 ]
 
@@ -189,7 +191,14 @@ def current_deployment(
     uow: UnitOfWork, service_id: int, environment_id: int
 ) -> DeploymentRow | None:
     """The deployment whose release runs in the cell now: its newest successful one."""
-    return uow.session.scalar(
+    return running_deployment(uow.session, service_id, environment_id)
+
+
+def running_deployment(
+    session: Session, service_id: int, environment_id: int
+) -> DeploymentRow | None:
+    """current_deployment for a read-only session."""
+    return session.scalar(
         select(DeploymentRow)
         .where(
             DeploymentRow.service_id == service_id,

@@ -32,6 +32,7 @@ __all__ = [
     "DeploymentStepRow",
     "EnvironmentRow",
     "LifecycleRow",
+    "ReleaseCommitRow",
     "ReleaseRow",
     "ServiceRow",
     "TokenRow",
@@ -115,6 +116,24 @@ class ReleaseRow(Base):
     artifacts: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
+    # The notes as data (sections of entries), for releases computed from git.
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+
+
+class ReleaseCommitRow(Base):
+    """A commit a release contains (newest first by position), for lead time and authorship."""
+
+    __tablename__ = "release_commits"
+    __table_args__ = (
+        UniqueConstraint("release_id", "position", name="uq_release_commits_position"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64), index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    authored_at: Mapped[datetime]
 
 
 # A deployment that holds its (service, environment) cell: at most one per cell, enforced here.

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from relman.api.deps import Page, Reader, Reading, Writer, allow
-from relman.api.schemas import Artifact, PageOf, ReleaseCreate, ReleaseRead
+from relman.api.schemas import Artifact, PageOf, ReleaseChanges, ReleaseCreate, ReleaseRead
 from relman.domain.releases import ReleaseContent
 from relman.domain.roles import Permission
-from relman.services.releases import create_release, get_release, list_releases
+from relman.services.releases import (
+    ContainedCommit,
+    ReleaseHistory,
+    commit_count,
+    commit_counts,
+    create_release,
+    get_release,
+    list_releases,
+    promotion_changes,
+)
 from relman.services.tokens import Principal
 from relman.store.tables import ReleaseRow
 
 router = APIRouter(prefix="/api/v1", tags=["releases"])
 
 
-def _read(row: ReleaseRow, service: str) -> ReleaseRead:
+def _read(row: ReleaseRow, service: str, commits: int) -> ReleaseRead:
     return ReleaseRead(
         id=row.id,
         service=service,
@@ -25,6 +35,8 @@ def _read(row: ReleaseRow, service: str) -> ReleaseRead:
         commit=row.commit_sha,
         notes=row.notes,
         artifacts=[Artifact(name=n, digest=d) for n, d in sorted(row.artifacts.items())],
+        changes=row.changes,
+        commit_count=commits,
         created_at=row.created_at,
         created_by=row.created_by,
     )
@@ -46,10 +58,21 @@ def post_release(
     content = ReleaseContent.build(
         body.version, body.commit, body.notes, [(a.name, a.digest) for a in body.artifacts]
     )
-    result = create_release(uow, body.service, content, actor=caller.user)
+    history = ReleaseHistory(
+        changes=None if body.changes is None else [s.model_dump() for s in body.changes],
+        commits=[
+            ContainedCommit(c.hash, c.author, c.email, _aware(c.authored_at)) for c in body.commits
+        ],
+    )
+    result = create_release(uow, body.service, content, actor=caller.user, history=history)
     if not result.created:
         response.status_code = 200
-    return _read(result.release, result.service)
+    row = result.release
+    return _read(row, result.service, commit_count(uow.session, row.id))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @router.get("/releases", response_model=PageOf[ReleaseRead])
@@ -60,10 +83,34 @@ def list_all_releases(
     service: Annotated[str | None, Query(description="Only this service's releases")] = None,
 ) -> PageOf[ReleaseRead]:
     rows, total = list_releases(session, service=service, limit=page.limit, offset=page.offset)
-    items = [_read(row, name) for row, name in rows]
+    counts = commit_counts(session, [row.id for row, _ in rows])
+    items = [_read(row, name, counts.get(row.id, 0)) for row, name in rows]
     return page.of(items, total)
 
 
 @router.get("/releases/{service}/{version}", response_model=ReleaseRead)
 def read_release(service: str, version: str, session: Reader, _: Reading) -> ReleaseRead:
-    return _read(get_release(session, service, version), service)
+    row = get_release(session, service, version)
+    return _read(row, service, commit_count(session, row.id))
+
+
+@router.get("/releases/{service}/{version}/changes", response_model=ReleaseChanges)
+def read_promotion_changes(
+    service: str,
+    version: str,
+    session: Reader,
+    _: Reading,
+    environment: Annotated[str, Query(description="The environment the candidate would go to")],
+) -> ReleaseChanges:
+    """What promoting this release to `environment` changes: every release between what runs
+    there and this one, with its notes (pre-releases in between left out)."""
+    found = promotion_changes(session, service, version, environment)
+    counts = commit_counts(session, [row.id for row in found.releases])
+    return ReleaseChanges(
+        service=found.service,
+        environment=found.environment,
+        running=found.running.version if found.running else None,
+        candidate=found.candidate.version,
+        direction=found.direction,
+        releases=[_read(row, found.service, counts.get(row.id, 0)) for row in found.releases],
+    )

@@ -1,0 +1,126 @@
+"""Reading a git repository's history with the `git` command: tags, commits, paths.
+
+One `git log` process per range, records separated by NUL and fields by US (0x1f), decoded
+once: the message is the last field, so whatever it contains cannot shift the others. Bytes
+that are not UTF-8 become U+FFFD rather than an error. `paths` are taken from the repository's
+top (`:(top)` pathspecs), whatever directory `--repo` names.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from relman.domain.commits import Commit
+from relman.domain.tags import Tag, TagFormat
+from relman.errors import InvalidInput
+
+__all__ = ["GitRepository"]
+
+_LOG_FORMAT = "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B"
+_TAG_FORMAT = "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)"
+
+
+class GitRepository:
+    """A repository on disk, read through `git -C PATH`; satisfies services.versioning.History."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise InvalidInput(
+                f"Repository '{self.path}' is not a directory; pass --repo with the path of "
+                "a git checkout",
+                details={"repo": str(self.path)},
+            )
+
+    def resolve(self, ref: str) -> str:
+        """The commit a ref names (a tag, a branch, HEAD, a hash)."""
+        if ref.startswith("-"):
+            raise InvalidInput(f"'{ref}' is not a git ref", details={"ref": ref})
+        out = self._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+        return out.strip()
+
+    def tags(self, tag_format: TagFormat, *, merged_into: str | None) -> list[Tag]:
+        """The tags of `tag_format` reachable from `merged_into` (None: all of them), in no
+        particular order."""
+        pattern = f"refs/tags/{_glob_escape(tag_format.prefix)}*"
+        merged = [f"--merged={merged_into}"] if merged_into else []
+        out = self._git("for-each-ref", *merged, _TAG_FORMAT, pattern)
+        tags = []
+        for line in out.splitlines():
+            name, _, rest = line.partition("\0")
+            target, _, peeled = rest.partition("\0")
+            version = tag_format.version_of(name)
+            if version is not None:
+                tags.append(Tag(name, version, peeled or target))
+        return tags
+
+    def commits(self, since: str | None, until: str, paths: tuple[str, ...] = ()) -> list[Commit]:
+        """Commits reachable from `until` and not from `since` (None: the whole history),
+        newest first, touching `paths` when given."""
+        revisions = [f"{since}..{until}" if since else until]
+        pathspecs = [f":(top){path}" for path in paths]
+        out = self._git(
+            "log", "-z", "--no-color", "--encoding=UTF-8", _LOG_FORMAT, *revisions, "--", *pathspecs
+        )
+        commits = []
+        for record in out.split("\0"):
+            if not record:
+                continue
+            fields = record.split("\x1f", 5)
+            if len(fields) != 6:
+                continue
+            full, parents, author, email, time, message = fields
+            commits.append(
+                Commit(
+                    hash=full,
+                    message=message,
+                    author=author,
+                    email=email,
+                    time=int(time or 0),
+                    parents=len(parents.split()),
+                )
+            )
+        return commits
+
+    def _git(self, *args: str) -> str:
+        command = ["git", "-C", str(self.path), "-c", "log.showSignature=false", *args]
+        try:
+            done = subprocess.run(command, capture_output=True, check=False)
+        except FileNotFoundError:
+            raise InvalidInput(
+                "git is not installed (no 'git' on PATH); install it to read versions and notes",
+                details={"command": "git"},
+            ) from None
+        if done.returncode != 0:
+            raise _git_error(self.path, args, done.stderr.decode("utf-8", "replace"))
+        return done.stdout.decode("utf-8", "replace")
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{char}]" if char in "*?[\\" else char for char in text)
+
+
+def _git_error(path: Path, args: tuple[str, ...], stderr: str) -> InvalidInput:
+    said = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+    if "not a git repository" in stderr:
+        return InvalidInput(
+            f"'{path}' is not a git repository; pass --repo with the path of a checkout",
+            details={"repo": str(path), "git": said},
+        )
+    if args[0] == "rev-parse":
+        ref = args[-1].removesuffix("^{commit}")
+        if ref == "HEAD":
+            return InvalidInput(
+                f"'{path}' has no commits yet (HEAD names no commit); commit something first",
+                details={"repo": str(path), "ref": ref},
+            )
+        return InvalidInput(
+            f"'{ref}' names no commit in '{path}'; use a tag, a branch or a commit hash",
+            details={"repo": str(path), "ref": ref},
+        )
+    return InvalidInput(
+        f"git {args[0]} failed in '{path}': {said}",
+        details={"repo": str(path), "git": said, "command": ["git", *args]},
+    )
