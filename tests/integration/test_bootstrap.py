@@ -9,6 +9,7 @@ from relman.bootstrap import open_database
 from relman.errors import InvalidInput, StoreUnavailable
 from relman.services.demo import seed_demo
 from relman.services.inventory import build_inventory
+from relman.services.releases import commit_counts, promotion_changes
 from relman.settings import Settings
 from relman.store.database import Database
 from relman.store.tables import DeploymentRow, ReleaseRow
@@ -57,13 +58,29 @@ def test_the_demo_seeds_an_empty_store_once_with_dated_history(database: Databas
         oldest = session.scalar(select(func.min(DeploymentRow.created_at)))
         first_release = session.scalar(select(func.min(ReleaseRow.created_at)))
         inventory = build_inventory(session).to_dict()
-    assert releases == 11
+    assert releases == 12
     assert oldest == first_release
     assert (clock.now - oldest).days == 14
     cells = {s["name"]: s["cells"] for s in inventory["services"]}
     assert cells["api"]["production"]["version"] == "1.3.0"
     assert cells["billing"]["production"]["latest"]["state"] == "failed"
     assert cells["docs-site"]["dev"] is None
+
+
+def test_the_demo_releases_carry_notes_and_a_promotion_shows_what_it_brings(
+    database: Database,
+) -> None:
+    seed_demo(database, FrozenClock())
+    with read_session(database) as session:
+        found = promotion_changes(session, "web", "3.2.0", "production")
+        notes = [(row.version, row.notes or "") for row in found.releases]
+        counts = commit_counts(session, [row.id for row in found.releases])
+    assert (found.running.version if found.running else None) == "3.1.0"
+    assert [version for version, _ in notes] == ["3.2.0", "3.1.1"]
+    assert "### Breaking changes\n\n- **checkout:** one-page checkout" in notes[0][1]
+    assert "the /checkout/step-2 URL is gone" in notes[0][1]
+    assert "- **cart:** an empty cart no longer shows a total (#61)" in notes[1][1]
+    assert sorted(counts.values()) == [1, 3]
 
 
 def test_an_in_memory_sqlite_store_is_refused() -> None:

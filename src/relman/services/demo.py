@@ -11,12 +11,16 @@ from importlib import resources
 from sqlalchemy import func, select
 
 from relman.configfile import load_config
+from relman.domain.commits import Commit
+from relman.domain.config import DEFAULT_NOTES
+from relman.domain.notes import read_changes
 from relman.domain.releases import ReleaseContent
 from relman.drivers.base import Driver
 from relman.services.config_apply import apply_config
 from relman.services.deployments import record_deployment
+from relman.services.notes import render_markdown, sections_data
 from relman.services.promotions import promote
-from relman.services.releases import create_release
+from relman.services.releases import ContainedCommit, ReleaseHistory, create_release
 from relman.store.database import Database
 from relman.store.tables import ServiceRow
 from relman.store.unit_of_work import Clock, UnitOfWork, utcnow
@@ -82,11 +86,13 @@ def seed_demo(database: Database, clock: Clock = utcnow) -> bool:
             text = resources.files("relman.demo").joinpath("relman.yaml").read_text()
             apply_config(uow, load_config(text, "demo/relman.yaml"), actor=ACTOR)
             registered: set[tuple[str, str]] = set()
-            for step in sorted(_HISTORY, key=lambda s: -s.days_ago):
+            for step in sorted([*_HISTORY, *_UNDEPLOYED], key=lambda s: -s.days_ago):
                 uow.clock = _at(now - timedelta(days=step.days_ago))
                 if (step.service, step.version) not in registered:
                     _register(uow, step)
                     registered.add((step.service, step.version))
+                if step in _UNDEPLOYED:
+                    continue
                 record_deployment(
                     uow,
                     service=step.service,
@@ -102,14 +108,57 @@ def _at(moment: datetime) -> Clock:
     return lambda: moment
 
 
+# What each release contains, as commit messages; the notes are made from them the way
+# `relman release create --from-git` makes them. Others get one generic fix.
+_COMMITS: dict[tuple[str, str], list[str]] = {
+    ("api", "1.3.0"): [
+        "feat(orders): list a customer's orders, newest first (#112)",
+        "fix: order dates shown in the server's time zone (#118)",
+    ],
+    ("api", "1.4.0-rc.1"): [
+        "feat(search): search orders by status",
+        "perf(orders): cache customer lookups",
+    ],
+    ("api", "1.4.0"): [
+        "feat(search): search orders by status",
+        "perf(orders): cache customer lookups",
+        "fix(orders): totals rounded half-even (#131)",
+    ],
+    ("web", "3.1.0"): ["feat(cart): save the cart between visits (#54)"],
+    ("web", "3.1.1"): ["fix(cart): an empty cart no longer shows a total (#61)"],
+    ("web", "3.2.0"): [
+        "feat(checkout)!: one-page checkout\n\nBREAKING CHANGE: the /checkout/step-2 URL is gone",
+        "feat(i18n): German translation",
+        "fix: the logo links to the home page",
+    ],
+}
+# Registered, never deployed: promoting web 3.2.0 to production brings 3.1.1 along.
+_UNDEPLOYED = [_Step(6.5, "web", "3.1.1", "staging")]
+
+
 def _register(uow: UnitOfWork, step: _Step) -> None:
+    messages = _COMMITS.get((step.service, step.version), ["fix: small corrections"])
+    commits = [
+        Commit(_hash(step.service, step.version, message), message, "demo", "demo@example.com")
+        for message in messages
+    ]
+    sections = sections_data(read_changes(commits, DEFAULT_NOTES).sections(DEFAULT_NOTES))
+    day = uow.clock().date().isoformat()
     content = ReleaseContent.build(
         step.version,
-        commit=hashlib.sha1(f"{step.service}{step.version}".encode()).hexdigest(),  # noqa: S324
-        notes=f"{step.service} {step.version}: see the changelog.",
+        commit=commits[0].hash,
+        notes=render_markdown(step.version, sections, DEFAULT_NOTES, date=day),
         artifacts=[(f"{step.service}.tar.gz", _digest(step))],
     )
-    create_release(uow, step.service, content, actor="ci")
+    history = ReleaseHistory(
+        changes=sections,
+        commits=[ContainedCommit(c.hash, c.author, c.email, uow.clock()) for c in commits],
+    )
+    create_release(uow, step.service, content, actor="ci", history=history)
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha1("/".join(parts).encode()).hexdigest()  # noqa: S324 - a name, not a secret
 
 
 def _digest(step: _Step) -> str:
