@@ -32,6 +32,11 @@ services:
   - name: shop
     lifecycle: default
     repository: train
+  - name: mono
+    lifecycle: default
+    tag_format: "{service}-v{version}"
+    paths: [services/mono]
+    initial_version: 1.0.0
 notes:
   issue_url: "https://github.com/acme/api/issues/{id}"
 """
@@ -223,6 +228,39 @@ def test_notes_for_a_promotion_accumulate_every_release_it_skips(
     )
     assert back["direction"] == "back"
     assert [r["version"] for r in back["releases"]] == ["0.2.1", "0.2.0"]
+
+
+def test_from_git_without_a_local_config_takes_the_service_as_the_server_has_it(
+    server: Server, admin: str, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "monorepo")
+    (repo.path / "services" / "mono").mkdir(parents=True)
+    (repo.path / "services" / "mono" / "main.py").write_text("print('mono')\n")
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "feat: the mono service")
+    repo.git("tag", "mono-v1.0.0")
+    repo.git("tag", "v7.0.0")  # another service's tag format: not this one's
+    (repo.path / "services" / "mono" / "main.py").write_text("print('mono 2')\n")
+    repo.git("commit", "-q", "-am", "fix(mono): say 2")
+    repo.commit("feat: outside the service's paths")
+
+    done = run(
+        server,
+        admin,
+        tmp_path,
+        "release",
+        "create",
+        "mono",
+        "--from-git",
+        "--repo",
+        "monorepo",
+        "--json",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    release = json.loads(done.stdout)
+    assert release["version"] == "1.0.1"  # only the fix under services/mono counts
+    assert release["commit_count"] == 1
+    assert "since mono-v1.0.0" in done.stderr
 
 
 def test_notes_for_a_promotion_need_all_three_options_and_a_known_release(

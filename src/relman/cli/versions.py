@@ -9,22 +9,23 @@ promotion would change, from the releases registered there.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
-from relman.cli.common import JsonOption
+from relman.cli.common import JsonOption, api
 from relman.cli.output import console, emit, err_console
 from relman.configfile import load_config_file
 from relman.domain.commits import Commit
 from relman.domain.config import DEFAULT_NOTES, ConfigDocument
 from relman.domain.notes import NotesSettings
-from relman.domain.versions import check_prerelease_label
+from relman.domain.versions import check_prerelease_label, parse_version
 from relman.errors import InvalidInput
 from relman.services.notes import lint_data, render_markdown, sections_data
 from relman.services.versioning import (
@@ -77,8 +78,17 @@ class Setup:
         return GitRepository(self.repo)
 
 
-def load_setup(config: Path, service: str | None, repo: Path | None) -> Setup:
-    """The service's rules from the config (when it exists) and the repository to read."""
+def load_setup(
+    config: Path,
+    service: str | None,
+    repo: Path | None,
+    server_spec: Callable[[str], dict[str, Any]] | None = None,
+) -> Setup:
+    """The service's rules from the config (when it exists) and the repository to read.
+
+    Without a config file, `server_spec` (when given) fetches the service as the server has
+    it, so `release create --from-git` works from a checkout that holds no relman.yaml.
+    """
     document: ConfigDocument | None = None
     if config != DEFAULT_CONFIG or config.exists():
         document = load_config_file(config)
@@ -86,21 +96,31 @@ def load_setup(config: Path, service: str | None, repo: Path | None) -> Setup:
         notes = document.notes if document else DEFAULT_NOTES
         return Setup(repo or Path("."), VersionRules(), notes)
     if document is None:
-        raise InvalidInput(
-            f"--service {service} needs the config that defines it, and there is no "
-            f"{DEFAULT_CONFIG} here; pass -f FILE",
-            details={"service": service, "file": str(config)},
+        if server_spec is None:
+            raise InvalidInput(
+                f"Service {service}'s tag_format and paths come from the config that defines "
+                f"it, and there is no {DEFAULT_CONFIG} here; pass -f FILE",
+                details={"service": service, "file": str(config)},
+            )
+        spec = server_spec(service)
+        rules = VersionRules(
+            service=service,
+            tag_format=spec.get("tag_format") or "v{version}",
+            paths=tuple(spec.get("paths") or ()),
+            initial_version=parse_version(spec.get("initial_version") or "0.1.0"),
+            pre_major=spec.get("pre_major") or "major",
         )
-    spec = document.service(service)
+        return Setup(repo or Path("."), rules, DEFAULT_NOTES)
+    found = document.service(service)
     rules = VersionRules(
-        service=spec.name,
-        tag_format=spec.tag_format,
-        paths=spec.paths,
-        initial_version=spec.initial_version,
-        pre_major=spec.pre_major,
+        service=found.name,
+        tag_format=found.tag_format,
+        paths=found.paths,
+        initial_version=found.initial_version,
+        pre_major=found.pre_major,
     )
     if repo is None:
-        repo = config.parent / spec.repository if spec.repository else Path(".")
+        repo = config.parent / found.repository if found.repository else Path(".")
     return Setup(repo, rules, document.notes)
 
 
@@ -238,7 +258,7 @@ def release_from_git(
     tagged with), with notes rendered and the commits it contains."""
     if pre is not None:
         check_prerelease_label(pre)
-    setup = load_setup(config, service, repo)
+    setup = load_setup(config, service, repo, server_spec=_server_spec)
     plan = plan_release(setup.history(), setup.rules, setup.notes, pre=pre, use_head_tag=True)
     err_console.print(plan_summary(plan), markup=False)
     sections = sections_data(plan.changes.sections(setup.notes))
@@ -260,3 +280,10 @@ def release_from_git(
             for commit in plan.commits
         ],
     }
+
+
+def _server_spec(service: str) -> dict[str, Any]:
+    with api() as client:
+        found = client.get(f"/api/v1/services/{quote(service, safe='')}")
+    spec: dict[str, Any] = found["spec"]
+    return spec
