@@ -510,7 +510,7 @@ def test_a_service_needs_a_config_that_defines_it(repo: GitRepo, tmp_path: Path)
 
     no_config = relman("notes", "--service", "x", cwd=repo.path)
     assert no_config.code == 2
-    assert "--service x needs the config" in no_config.err
+    assert "Service x's tag_format and paths come from the config" in no_config.err
 
     config = write_config(tmp_path, service("api") + service("web"))
     unknown = relman("notes", "-f", config, "--service", "x", cwd=repo.path)
