@@ -81,6 +81,11 @@ class Version:
     def is_prerelease(self) -> bool:
         return bool(self.prerelease)
 
+    @property
+    def core(self) -> tuple[int, int, int]:
+        """MAJOR, MINOR, PATCH: what 1.5.0-rc.2 and 1.5.0 share."""
+        return (self.major, self.minor, self.patch)
+
     def sort_key(self) -> str:
         """A string whose byte order is SemVer precedence (store it in a "C"-collated column)."""
         key = ".".join(_encode_number(n) for n in (self.major, self.minor, self.patch))
@@ -162,13 +167,8 @@ def next_prerelease(core: Version, label: str, existing: Iterable[Version]) -> V
     """`core`-`label`.N with N one above the highest `label`.N of `core` already in `existing`."""
     highest = 0
     for version in existing:
-        same_core = (version.major, version.minor, version.patch) == (
-            core.major,
-            core.minor,
-            core.patch,
-        )
         pre = version.prerelease
-        if same_core and len(pre) == 2 and pre[0] == label and pre[1].isdigit():
+        if version.core == core.core and len(pre) == 2 and pre[0] == label and pre[1].isdigit():
             highest = max(highest, int(pre[1]))
     return Version(core.major, core.minor, core.patch, prerelease=(label, str(highest + 1)))
 

@@ -116,13 +116,10 @@ def plan_release(
             "perf, revert or breaking change",
             details={"previous_tag": base.name if base else None, "commits": len(commits)},
         )
-    if base is None:
-        core = rules.initial_version
-    else:
-        core = bump_version(base.version, changes.bump, pre_major=rules.pre_major)
+    core = _next_release(base, changes, rules)
     version = core
     if pre is not None:
-        done = [t for t in at_head if t.version.prerelease and _same_core(t.version, core)]
+        done = [t for t in at_head if t.version.prerelease and t.version.core == core.core]
         if done:
             tagged = max(done, key=lambda t: t.version)
             raise NothingToRelease(
@@ -136,8 +133,10 @@ def plan_release(
     return ReleasePlan(version, base, head_commit, tuple(commits), changes, tagged=False)
 
 
-def _same_core(one: Version, other: Version) -> bool:
-    return (one.major, one.minor, one.patch) == (other.major, other.minor, other.patch)
+def _next_release(base: Tag | None, changes: ChangeSet, rules: VersionRules) -> Version:
+    if base is None:
+        return rules.initial_version
+    return bump_version(base.version, changes.bump, pre_major=rules.pre_major)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,9 +183,5 @@ def notes_range(
     if at_head:
         version = max(at_head, key=lambda t: t.version).version
     elif changes.releasable and (base is not None or (since is None and not tags)):
-        version = (
-            bump_version(base.version, changes.bump, pre_major=rules.pre_major)
-            if base is not None
-            else rules.initial_version
-        )
+        version = _next_release(base, changes, rules)
     return NotesRange(version, since, until, tuple(commits), changes)
