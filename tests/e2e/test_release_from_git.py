@@ -5,7 +5,6 @@ would change."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.servers import Server, running_server
+from tests.e2e.servers import RELMAN, Server, running_server
+from tests.integration.gitrepo import GitRepo
 
 CONFIG = """
 version: 1
@@ -42,36 +42,6 @@ notes:
 """
 
 
-class Repo:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.mkdir()
-        self.git("init", "-q", "-b", "main")
-        self.count = 0
-
-    def git(self, *args: str) -> str:
-        env = {
-            **os.environ,
-            "GIT_CONFIG_GLOBAL": "/dev/null",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "Ann Author",
-            "GIT_AUTHOR_EMAIL": "ann@example.com",
-            "GIT_COMMITTER_NAME": "Ann Author",
-            "GIT_COMMITTER_EMAIL": "ann@example.com",
-        }
-        done = subprocess.run(
-            ["git", *args], cwd=self.path, env=env, capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip()
-
-    def commit(self, message: str) -> str:
-        self.count += 1
-        (self.path / "file.txt").write_text(f"change {self.count}\n")
-        self.git("add", "file.txt")
-        self.git("commit", "-q", "-m", message)
-        return self.git("rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("from-git") / "home") as running:
@@ -96,8 +66,6 @@ def workspace(server: Server, admin: str, tmp_path_factory: pytest.TempPathFacto
 
 def run(server: Server, token: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The CLI in the workspace, so the service's `repository: repo` is found from relman.yaml."""
-    from tests.e2e.servers import RELMAN
-
     return subprocess.run(
         [RELMAN, *args], cwd=cwd, capture_output=True, text=True, env=server.env(token), timeout=60
     )
@@ -115,7 +83,7 @@ def created(
 def test_release_from_git_takes_version_notes_head_and_commits_and_is_idempotent(
     server: Server, admin: str, workspace: Path
 ) -> None:
-    repo = Repo(workspace / "repo")
+    repo = GitRepo.init(workspace / "repo")
     repo.commit("chore: start")
     head = repo.commit("feat(auth): sign in with a passkey, closes #41")
 
@@ -133,7 +101,7 @@ def test_release_from_git_takes_version_notes_head_and_commits_and_is_idempotent
     assert "was already registered with this content" in again.stdout
 
     # Tagging afterwards (the usual CI order) and running the job again finds the same release.
-    repo.git("tag", "v0.1.0")
+    repo.tag("v0.1.0")
     tagged = created(server, admin, workspace)
     assert (tagged["id"], tagged["version"]) == (first["id"], "0.1.0")
 
@@ -150,9 +118,9 @@ def test_from_git_refuses_manual_fields_and_says_when_nothing_is_to_release(
     assert both.returncode == 2
     assert "--from-git computes --version from git" in both.stderr
 
-    repo = Repo(workspace / "quiet")
+    repo = GitRepo.init(workspace / "quiet")
     repo.commit("feat: one")
-    repo.git("tag", "v0.1.0")
+    repo.tag("v0.1.0")
     repo.commit("docs: typo")
     nothing = run(
         server, admin, workspace, "release", "create", "api", "--from-git", "--repo", "quiet"
@@ -164,7 +132,7 @@ def test_from_git_refuses_manual_fields_and_says_when_nothing_is_to_release(
 def test_notes_for_a_promotion_accumulate_every_release_it_skips(
     server: Server, admin: str, workspace: Path
 ) -> None:
-    repo = Repo(workspace / "train")
+    repo = GitRepo.init(workspace / "train")
     versions = []
     for message in (
         "feat: catalogue",
@@ -175,13 +143,13 @@ def test_notes_for_a_promotion_accumulate_every_release_it_skips(
     ):
         repo.commit(message)
         release = created(server, admin, workspace, service="shop")
-        repo.git("tag", f"v{release['version']}")
+        repo.tag(f"v{release['version']}")
         versions.append(release["version"])
     assert versions == ["0.1.0", "0.1.1", "0.2.0", "0.2.1", "0.2.2"]
     repo.commit("feat!: new checkout")
     rc = created(server, admin, workspace, "--pre", "rc", service="shop")
     assert rc["version"] == "1.0.0-rc.1"
-    repo.git("tag", "v1.0.0-rc.1")
+    repo.tag("v1.0.0-rc.1")
 
     recorded = run(
         server, admin, workspace, "deployments", "record", "shop", "0.1.0", "--env", "production"
@@ -233,15 +201,11 @@ def test_notes_for_a_promotion_accumulate_every_release_it_skips(
 def test_from_git_without_a_local_config_takes_the_service_as_the_server_has_it(
     server: Server, admin: str, tmp_path: Path
 ) -> None:
-    repo = Repo(tmp_path / "monorepo")
-    (repo.path / "services" / "mono").mkdir(parents=True)
-    (repo.path / "services" / "mono" / "main.py").write_text("print('mono')\n")
-    repo.git("add", ".")
-    repo.git("commit", "-q", "-m", "feat: the mono service")
-    repo.git("tag", "mono-v1.0.0")
-    repo.git("tag", "v7.0.0")  # another service's tag format: not this one's
-    (repo.path / "services" / "mono" / "main.py").write_text("print('mono 2')\n")
-    repo.git("commit", "-q", "-am", "fix(mono): say 2")
+    repo = GitRepo.init(tmp_path / "monorepo")
+    repo.commit("feat: the mono service", {"services/mono/main.py": "print('mono')\n"})
+    repo.tag("mono-v1.0.0")
+    repo.tag("v7.0.0")  # another service's tag format: not this one's
+    repo.commit("fix(mono): say 2", {"services/mono/main.py": "print('mono 2')\n"})
     repo.commit("feat: outside the service's paths")
 
     done = run(
