@@ -107,6 +107,10 @@ def test_release_from_git_takes_version_notes_head_and_commits_and_is_idempotent
 
     shown = run(server, admin, workspace, "release", "show", "api", "0.1.0", "--json")
     assert json.loads(shown.stdout)["commit_count"] == 2
+    text = run(server, admin, workspace, "release", "show", "api", "0.1.0").stdout
+    assert f"commit:  {head}" in text
+    assert "commits: 2 (from git)" in text
+    assert "### Features" in text
 
 
 def test_from_git_refuses_manual_fields_and_says_when_nothing_is_to_release(

@@ -152,6 +152,8 @@ def show(
     def render() -> None:
         console.print(f"[bold]{release['service']} {release['version']}[/]")
         console.print(f"commit:  {release['commit'] or '-'}")
+        if release["commit_count"]:
+            console.print(f"commits: {release['commit_count']} (from git)")
         console.print(f"created: {release['created_at']} by {release['created_by']}")
         for a in release["artifacts"]:
             console.print(f"artifact: {a['name']} {a['digest']}", markup=False)
