@@ -127,7 +127,7 @@ def test_the_largest_bump_of_a_range_wins(messages: list[str], bump: Bump) -> No
 def test_an_empty_range_is_not_releasable_and_has_no_sections() -> None:
     changes = read_changes([], DEFAULT)
 
-    assert changes == ChangeSet((), (), (), Bump.NONE)
+    assert changes == ChangeSet((), (), (), Bump.NONE, ())
     assert not changes.releasable
     assert changes.sections(WITH_OTHERS) == []
 

@@ -70,6 +70,9 @@ class FakeHistory:
                 out.append(Tag(name, version, target))
         return out
 
+    def is_ancestor(self, commit: str, of: str) -> bool:
+        return self._position(commit) <= self._position(of)
+
     def commits(self, since: str | None, until: str, paths: tuple[str, ...] = ()) -> list[Commit]:
         self.asked.append((since, until, paths))
         start = 0 if since is None else self._position(self.resolve(since)) + 1
@@ -439,11 +442,11 @@ def test_use_head_tag_returns_the_release_the_head_already_carries() -> None:
     ("head_tags", "expected"),
     [
         pytest.param(["v1.1.0-rc.1"], "1.1.0-rc.1", id="prerelease"),
-        pytest.param(["v1.1.0-rc.2", "v1.1.0"], "1.1.0", id="rc-and-release"),
+        pytest.param(["v1.1.0-rc.2", "v1.1.0"], "1.1.0-rc.2", id="rc-and-release"),
         pytest.param(["v1.1.0-rc.1", "v1.1.0-rc.2"], "1.1.0-rc.2", id="two-rcs"),
     ],
 )
-def test_use_head_tag_takes_the_highest_head_tag_and_counts_from_the_release_below_it(
+def test_use_head_tag_takes_the_highest_head_tag_of_the_kind_asked_for(
     head_tags: list[str], expected: str
 ) -> None:
     history = repo(("feat: a", "v1.0.0"), ("feat: b", "v1.1.0-rc.0"), ("fix: c", *head_tags))
@@ -700,3 +703,13 @@ def test_each_release_of_a_straight_history_is_above_every_earlier_tag_of_its_ki
         assert again.previous == result.previous
         with pytest.raises(NothingToRelease):
             plan(history, rules, pre=label)
+
+
+def test_use_head_tag_without_pre_ignores_a_prerelease_tag_on_the_head() -> None:
+    """The rc on the head is not the release asked for: the stable version is computed."""
+    history = repo(("feat: a", "v1.0.0"), ("feat: b", "v1.1.0-rc.1"))
+
+    result = plan(history, use_head_tag=True)
+
+    assert str(result.version) == "1.1.0"
+    assert not result.tagged

@@ -105,16 +105,14 @@ def parse_commit(
 ) -> Change | Unconventional:
     """Read one commit. `ticket_prefixes` are the project keys (like 'PROJ') whose `PROJ-123`
     references are recognised; `#123` is always recognised."""
-    text = _normalised(commit.message)
-    lines = text.split("\n")
-    header = lines[0].strip()
-    if commit.parents > 1 or _MERGE_HEADER.match(header):
+    header, _, rest = _normalised(commit.message).partition("\n")
+    header = header.strip()
+    if commit.parents > 1 or (header.startswith("Merge ") and _MERGE_HEADER.match(header)):
         return Change(commit, "merge", None, header, breaking=False)
     if not header:
         return Unconventional(commit, "the message is empty")
-    body_lines = lines[1:]
-    if _GIT_REVERT.match(header) or _GIT_REAPPLY.match(header):
-        return _git_revert(commit, header, "\n".join(body_lines), ticket_prefixes)
+    if header.startswith(('Revert "', 'Reapply "')):
+        return _git_revert(commit, header, rest, ticket_prefixes)
     match = _HEADER.fullmatch(header)
     if match is None:
         return Unconventional(commit, _why_not(header))
@@ -122,7 +120,7 @@ def parse_commit(
     scope = match.group("scope")
     if scope is not None and not scope.strip():
         return Unconventional(commit, "the scope in parentheses is empty; drop the ()")
-    body, footers = _body_and_footers(body_lines)
+    body, footers = _body_and_footers(rest)
     breaking_notes = tuple(value for token, value in footers if token in BREAKING_TOKENS)
     kind = match.group("type").lower()
     return Change(
@@ -159,7 +157,7 @@ def _git_revert(
             depth, inner = depth + 2, layer.group("inner")
             continue
         break
-    body, footers = _body_and_footers(rest.split("\n"))
+    body, footers = _body_and_footers(rest)
     reverts = _reverted_hash(rest, ())
     if depth % 2 == 0:  # applied again: the original change, from this commit
         original = parse_commit(Commit(commit.hash, inner), ticket_prefixes=ticket_prefixes)
@@ -187,7 +185,9 @@ def _git_revert(
 
 
 def _normalised(message: str) -> str:
-    return message.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    if "\r" in message:
+        message = message.replace("\r\n", "\n").replace("\r", "\n")
+    return message.strip("\n")
 
 
 def _why_not(header: str) -> str:
@@ -205,11 +205,14 @@ def _why_not(header: str) -> str:
     return f"'{head}' is not a type; a type is a word like feat, fix or docs"
 
 
-def _body_and_footers(lines: list[str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _body_and_footers(rest: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """Split what follows the header: footers start at the first footer line that begins a
     paragraph (or at a `BREAKING CHANGE:` line wherever it stands: missing one would miss a
     major release), and every later line either starts a footer or continues the previous one.
     """
+    if ": " not in rest and " #" not in rest and "CHANGE:" not in rest:
+        return rest.strip(), ()  # no line of it can be a footer
+    lines = rest.split("\n")
     start = None
     for index, line in enumerate(lines):
         starts_paragraph = index > 0 and not lines[index - 1].strip()
@@ -233,7 +236,7 @@ def _body_and_footers(lines: list[str]) -> tuple[str, tuple[tuple[str, str], ...
 def _reverted_hash(body: str, footers: tuple[tuple[str, str], ...]) -> str | None:
     """The commit a revert names: git's "This reverts commit H." or a `Refs: H` footer (as
     the Conventional Commits FAQ suggests for `revert:` commits)."""
-    match = _REVERTS_HASH.search(body)
+    match = _REVERTS_HASH.search(body) if "This reverts commit" in body else None
     if match:
         return match.group("hash")
     for token, value in footers:
@@ -250,6 +253,8 @@ def _references(
     texts = [description, *(value for _, value in footers)]
     found: dict[str, Reference] = {}
     for text in texts:
+        if "#" not in text and not ticket_prefixes:
+            continue
         for match in _ISSUE_REF.finditer(text):
             ref = Reference("issue", match.group(0), match.group("number"))
             found.setdefault(ref.text, ref)

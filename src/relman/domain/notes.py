@@ -93,6 +93,7 @@ class ChangeSet:
     unconventional: tuple[Unconventional, ...]
     cancelled: tuple[Change, ...]  # reverted within the range, and their reverts
     bump: Bump
+    commits: tuple[Commit, ...] = ()  # every commit of the range, newest first
 
     @property
     def releasable(self) -> bool:
@@ -121,12 +122,17 @@ def read_changes(commits: Iterable[Commit], settings: NotesSettings) -> ChangeSe
     of a revert brings the change back, and an unconventional commit can be cancelled too.
     """
     prefixes = settings.ticket_prefixes
+    # Read as they come (git may still be writing the rest), settle reverts afterwards.
+    every: list[Commit] = []
+    read_all: list[Change | Unconventional] = []
+    for commit in commits:
+        every.append(commit)
+        read = parse_commit(commit, ticket_prefixes=prefixes)
+        if not (isinstance(read, Change) and read.type == "merge"):
+            read_all.append(read)
     standing: dict[str, Change | Unconventional] = {}  # oldest first
     cancelled: list[Change] = []
-    for commit in reversed(list(commits)):
-        read = parse_commit(commit, ticket_prefixes=prefixes)
-        if isinstance(read, Change) and read.type == "merge":
-            continue
+    for read in reversed(read_all):
         target = _standing(standing, read.reverts) if isinstance(read, Change) else None
         if target is None:
             standing[read.commit.hash] = read
@@ -137,7 +143,7 @@ def read_changes(commits: Iterable[Commit], settings: NotesSettings) -> ChangeSe
     changes = tuple(item for item in newest_first if isinstance(item, Change))
     unconventional = tuple(item for item in newest_first if isinstance(item, Unconventional))
     bump = max((settings.bump_of(change) for change in changes), default=Bump.NONE)
-    return ChangeSet(changes, unconventional, tuple(cancelled), bump)
+    return ChangeSet(changes, unconventional, tuple(cancelled), bump, tuple(every))
 
 
 def _standing(standing: Mapping[str, Change | Unconventional], target: str | None) -> str | None:

@@ -72,17 +72,19 @@ def render_markdown(
     import jinja2  # only the commands that render notes pay for importing it
     from jinja2.sandbox import SandboxedEnvironment
 
-    environment = SandboxedEnvironment(
+    # A template from a file runs in the sandbox; the built-in one is trusted, and faster so.
+    kind = jinja2.Environment if template is None else SandboxedEnvironment
+    environment = kind(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=False,  # the output is markdown, not HTML
     )
     source, name = _template_source(template)
     context = {
         "version": version,
         "date": date,
         "sections": [
-            {**section, "entries": [_linked(entry, settings) for entry in section["entries"]]}
+            _Fields(section, entries=[_linked(entry, settings) for entry in section["entries"]])
             for section in sections
         ],
     }
@@ -118,27 +120,66 @@ def _template_source(template: Path | None) -> tuple[str, str]:
         ) from None
 
 
+# A reference as it may stand in a description: #123 or KEY-123. Only those the entry's `refs`
+# list (what the parser recognised, with the configured ticket keys) are linked.
+_REFERENCE = re.compile(r"(?<![\w&/#-])(?:#[1-9][0-9]*|[A-Z][A-Z0-9_]*-[1-9][0-9]*)(?![\w-])")
+
+
 def _linked(entry: dict[str, Any], settings: NotesSettings) -> dict[str, Any]:
-    """The entry with URLs: references named in the description are linked where they stand,
-    the others (from footers) are listed after it."""
+    """The entry with URLs, and `markdown`, its list item as the built-in template writes it:
+    references named in the description are linked where they stand, the others (from
+    footers) are listed after the short hash, breaking notes are indented below."""
     commit_hash = entry["hash"]
+    short_hash = commit_hash[:7] if commit_hash else ""
     commit_url = None
     if settings.commit_url and commit_hash:
         commit_url = settings.commit_url.replace("{hash}", commit_hash)
     description = entry["description"]
+    refs = entry["refs"]
     links = []
-    for text in entry["refs"]:
-        url = settings.issue_url if text.startswith("#") else settings.ticket_url
-        url = url.replace("{id}", text.lstrip("#")) if url else None
-        where = re.compile(rf"(?<![\w&/#-]){re.escape(text)}(?![\w-])")
-        inline = bool(where.search(description))
-        if inline and url:
-            description = where.sub(f"[{text}]({url})", description, count=1)
-        links.append({"text": text, "url": url, "inline": inline})
-    return {
-        **entry,
-        "short_hash": commit_hash[:7] if commit_hash else "",
-        "commit_url": commit_url,
-        "linked_description": description,
-        "links": links,
-    }
+    if refs:
+        urls = {text: _url_of(text, settings) for text in refs}
+        inline: set[str] = set()
+
+        def link(match: re.Match[str]) -> str:
+            text = match.group(0)
+            if text not in urls or text in inline:
+                return text
+            inline.add(text)
+            url = urls[text]
+            return f"[{text}]({url})" if url else text
+
+        description = _REFERENCE.sub(link, description)
+        links = [_Fields(text=t, url=urls[t], inline=t in inline) for t in refs]
+    item = f"- **{entry['scope']}:** {description}" if entry["scope"] else f"- {description}"
+    if short_hash:
+        item += f" ([{short_hash}]({commit_url}))" if commit_url else f" ({short_hash})"
+    for ref in links:
+        if not ref["inline"]:
+            item += f", [{ref['text']}]({ref['url']})" if ref["url"] else f", {ref['text']}"
+    for note in entry["breaking_notes"]:
+        item += "\n" + "\n".join(f"  {line}" if line else "" for line in note.split("\n"))
+    return _Fields(
+        entry,
+        short_hash=short_hash,
+        commit_url=commit_url,
+        linked_description=description,
+        links=links,
+        markdown=item,
+    )
+
+
+class _Fields(dict[str, Any]):
+    """A dict whose keys a template reads as attributes too (`entry.scope`), without the
+    exception Jinja2 takes on a plain dict before it tries the key."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _url_of(text: str, settings: NotesSettings) -> str | None:
+    template = settings.issue_url if text.startswith("#") else settings.ticket_url
+    return template.replace("{id}", text.lstrip("#")) if template else None

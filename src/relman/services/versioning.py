@@ -7,6 +7,7 @@ head; pre-release tags never serve as the base, so `1.5.0-rc.2` describes everyt
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,9 +35,11 @@ class History(Protocol):
 
     def tags(self, tag_format: TagFormat, *, merged_into: str | None) -> list[Tag]: ...
 
+    def is_ancestor(self, commit: str, of: str) -> bool: ...
+
     def commits(
         self, since: str | None, until: str, paths: tuple[str, ...] = ()
-    ) -> list[Commit]: ...
+    ) -> Iterable[Commit]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +64,12 @@ class ReleasePlan:
     version: Version
     previous: Tag | None  # the last stable release tag, the base of the range
     head: str
-    commits: tuple[Commit, ...]
     changes: ChangeSet
     tagged: bool  # the head already carries this version's tag
+
+    @property
+    def commits(self) -> tuple[Commit, ...]:
+        return self.changes.commits
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -77,9 +83,35 @@ class ReleasePlan:
         }
 
 
-def _last_release(tags: list[Tag], below: Version | None = None) -> Tag | None:
-    stable = [t for t in tags if not t.version.prerelease and (below is None or t.version < below)]
-    return max(stable, key=lambda tag: tag.version, default=None)
+def _last_release(
+    history: History,
+    tag_format: TagFormat,
+    tags: list[Tag],
+    head: str,
+    below: Version | None = None,
+) -> Tag | None:
+    """The highest stable tag (below `below`) that `head` contains.
+
+    Asking git whether one tag is an ancestor costs a few milliseconds when it is near; asking
+    for every tag merged into the head walks the whole history. So the highest candidates are
+    tried one by one, and only when they are not ancestors (tags on another branch) does the
+    one full walk happen.
+    """
+    stable = sorted(
+        (t for t in tags if not t.version.prerelease and (below is None or t.version < below)),
+        key=lambda tag: tag.version,
+        reverse=True,
+    )
+    for tag in stable[:_TRIED_ONE_BY_ONE]:
+        if tag.commit == head or history.is_ancestor(tag.commit, head):
+            return tag
+    if len(stable) <= _TRIED_ONE_BY_ONE:
+        return None
+    merged = {tag.name for tag in history.tags(tag_format, merged_into=head)}
+    return next((tag for tag in stable if tag.name in merged), None)
+
+
+_TRIED_ONE_BY_ONE = 2
 
 
 def plan_release(
@@ -98,23 +130,29 @@ def plan_release(
     """
     head_commit = history.resolve(head)
     tag_format = rules.tags
-    tags = history.tags(tag_format, merged_into=head_commit)
+    tags = history.tags(tag_format, merged_into=None)
     at_head = [tag for tag in tags if tag.commit == head_commit]
-    if use_head_tag and at_head:
-        tag = max(at_head, key=lambda t: t.version)
-        base = _last_release(tags, below=tag.version)
+    # The head's own tag of the kind asked for: a release, or a pre-release with this label.
+    own = [t for t in at_head if _of_kind(t.version, pre)]
+    if use_head_tag and own:
+        tag = max(own, key=lambda t: t.version)
+        base = _last_release(history, tag_format, tags, head_commit, below=tag.version)
         commits = history.commits(base.name if base else None, head_commit, rules.paths)
         changes = read_changes(commits, settings)
-        return ReleasePlan(tag.version, base, head_commit, tuple(commits), changes, tagged=True)
-    base = _last_release(tags)
+        return ReleasePlan(tag.version, base, head_commit, changes, tagged=True)
+    base = _last_release(history, tag_format, tags, head_commit)
     commits = history.commits(base.name if base else None, head_commit, rules.paths)
     changes = read_changes(commits, settings)
     where = f"since {base.name}" if base else "in the history"
     if not changes.releasable:
         raise NothingToRelease(
-            f"Nothing to release: none of the {len(commits)} commit(s) {where} is a feat, fix, "
+            f"Nothing to release: none of the {len(changes.commits)} commit(s) {where} is a "
+            "feat, fix, "
             "perf, revert or breaking change",
-            details={"previous_tag": base.name if base else None, "commits": len(commits)},
+            details={
+                "previous_tag": base.name if base else None,
+                "commits": len(changes.commits),
+            },
         )
     core = _next_release(base, changes, rules)
     version = core
@@ -128,9 +166,14 @@ def plan_release(
             )
         # Numbered over every tag, not only those merged here: an rc.1 tagged on another
         # branch still takes its number.
-        every = history.tags(tag_format, merged_into=None)
-        version = next_prerelease(core, pre, [tag.version for tag in every])
-    return ReleasePlan(version, base, head_commit, tuple(commits), changes, tagged=False)
+        version = next_prerelease(core, pre, [tag.version for tag in tags])
+    return ReleasePlan(version, base, head_commit, changes, tagged=False)
+
+
+def _of_kind(version: Version, pre: str | None) -> bool:
+    if pre is None:
+        return not version.prerelease
+    return len(version.prerelease) == 2 and version.prerelease[0] == pre
 
 
 def _next_release(base: Tag | None, changes: ChangeSet, rules: VersionRules) -> Version:
@@ -146,8 +189,11 @@ class NotesRange:
     version: Version | None
     since: str | None
     until: str
-    commits: tuple[Commit, ...]
     changes: ChangeSet
+
+    @property
+    def commits(self) -> tuple[Commit, ...]:
+        return self.changes.commits
 
 
 def notes_range(
@@ -166,11 +212,14 @@ def notes_range(
     """
     head_commit = history.resolve(until)
     tag_format = rules.tags
-    tags = history.tags(tag_format, merged_into=head_commit)
-    at_head = [tag for tag in tags if tag.commit == head_commit]
+    tags = history.tags(tag_format, merged_into=None)
+    named = next((tag for tag in tags if tag.name == until), None)
+    at_head = [named] if named else [tag for tag in tags if tag.commit == head_commit]
+    tagged = max(at_head, key=lambda t: t.version) if at_head else None
     base: Tag | None = None
     if since is None and not whole:
-        base = _last_release(tags, below=max(t.version for t in at_head) if at_head else None)
+        below = tagged.version if tagged else None
+        base = _last_release(history, tag_format, tags, head_commit, below=below)
         since = base.name if base else None
     elif since is not None:
         history.resolve(since)  # a clear error for an unknown ref
@@ -180,8 +229,8 @@ def notes_range(
     commits = history.commits(since, head_commit, rules.paths)
     changes = read_changes(commits, settings)
     version: Version | None = None
-    if at_head:
-        version = max(at_head, key=lambda t: t.version).version
-    elif changes.releasable and (base is not None or (since is None and not tags)):
+    if tagged is not None:
+        version = tagged.version
+    elif changes.releasable and (base is not None or (since is None and not whole)):
         version = _next_release(base, changes, rules)
-    return NotesRange(version, since, until, tuple(commits), changes)
+    return NotesRange(version, since, until, changes)

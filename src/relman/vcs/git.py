@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from relman.domain.commits import Commit
 from relman.domain.tags import Tag, TagFormat
@@ -20,6 +23,7 @@ __all__ = ["GitRepository"]
 
 _LOG_FORMAT = "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B"
 _TAG_FORMAT = "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)"
+_CHUNK = 1 << 20
 
 
 class GitRepository:
@@ -56,46 +60,82 @@ class GitRepository:
                 tags.append(Tag(name, version, peeled or target))
         return tags
 
-    def commits(self, since: str | None, until: str, paths: tuple[str, ...] = ()) -> list[Commit]:
+    def is_ancestor(self, commit: str, of: str) -> bool:
+        """Whether `of` contains `commit` (a commit is its own ancestor)."""
+        return self._status("merge-base", "--is-ancestor", commit, of) == 0
+
+    def commits(
+        self, since: str | None, until: str, paths: tuple[str, ...] = ()
+    ) -> Iterator[Commit]:
         """Commits reachable from `until` and not from `since` (None: the whole history),
-        newest first, touching `paths` when given."""
+        newest first, touching `paths` when given; yielded while git is still writing."""
         revisions = [f"{since}..{until}" if since else until]
         pathspecs = [f":(top){path}" for path in paths]
-        out = self._git(
-            "log", "-z", "--no-color", "--encoding=UTF-8", _LOG_FORMAT, *revisions, "--", *pathspecs
-        )
-        commits = []
-        for record in out.split("\0"):
-            if not record:
-                continue
+        log = ["log", "-z", "--no-color", "--encoding=UTF-8", _LOG_FORMAT, *revisions, "--"]
+        for record in self._records(*log, *pathspecs):
             fields = record.split("\x1f", 5)
             if len(fields) != 6:
                 continue
             full, parents, author, email, time, message = fields
-            commits.append(
-                Commit(
-                    hash=full,
-                    message=message,
-                    author=author,
-                    email=email,
-                    time=int(time or 0),
-                    parents=len(parents.split()),
-                )
+            yield Commit(
+                hash=full,
+                message=message,
+                author=author,
+                email=email,
+                time=int(time or 0),
+                parents=len(parents.split()),
             )
-        return commits
+
+    def _records(self, *args: str) -> Iterator[str]:
+        """The NUL-separated records git writes, decoded, as they arrive."""
+        with tempfile.TemporaryFile() as stderr:
+            process = self._start(args, stderr)
+            with process:
+                assert process.stdout is not None  # stdout=PIPE
+                pipe = process.stdout.fileno()
+                pending = b""
+                while chunk := os.read(pipe, _CHUNK):
+                    *complete, pending = (pending + chunk).split(b"\0")
+                    for record in complete:
+                        if record:
+                            yield record.decode("utf-8", "replace")
+                if pending:
+                    yield pending.decode("utf-8", "replace")
+            if process.returncode != 0:
+                stderr.seek(0)
+                raise _git_error(self.path, args, stderr.read().decode("utf-8", "replace"))
 
     def _git(self, *args: str) -> str:
+        """git's stdout, read in one go (stderr goes to a file, so no pipe can fill up and
+        stall git while the other is read)."""
+        with tempfile.TemporaryFile() as stderr:
+            process = self._start(args, stderr)
+            with process:
+                assert process.stdout is not None  # stdout=PIPE
+                out = process.stdout.read()
+            if process.returncode != 0:
+                stderr.seek(0)
+                raise _git_error(self.path, args, stderr.read().decode("utf-8", "replace"))
+        return out.decode("utf-8", "replace")
+
+    def _start(self, args: tuple[str, ...], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
         command = ["git", "-C", str(self.path), "-c", "log.showSignature=false", *args]
         try:
-            done = subprocess.run(command, capture_output=True, check=False)
+            return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
         except FileNotFoundError:
             raise InvalidInput(
                 "git is not installed (no 'git' on PATH); install it to read versions and notes",
                 details={"command": "git"},
             ) from None
-        if done.returncode != 0:
+
+    def _status(self, *args: str) -> int:
+        """The exit status of a git command that answers yes (0) or no (1); an error raises."""
+        done = subprocess.run(
+            ["git", "-C", str(self.path), *args], capture_output=True, check=False
+        )
+        if done.returncode not in (0, 1):
             raise _git_error(self.path, args, done.stderr.decode("utf-8", "replace"))
-        return done.stdout.decode("utf-8", "replace")
+        return done.returncode
 
 
 def _glob_escape(text: str) -> str:
