@@ -173,6 +173,9 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path
                 demo.cli("deployments", "watch", str(detail["rolled_back_by"]), "--json")
         inventory = _json(demo.cli("status", "--json"))
         page = demo.cli("status").stdout
+        brings = demo.cli(
+            "notes", "--service", "web", "--env", "production", "--candidate", "3.2.0"
+        )
         html = httpx.get(demo.url + "/").text
     assert sorted((d["service"], d["environment"]) for d in started) == [
         ("api", "production"),
@@ -192,6 +195,11 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path
     assert '<table id="inventory">' in html
     assert '<table id="deployments">' in html
     assert "rolled back" in html
+    assert brings.returncode == 0, brings.stderr
+    assert "web 3.2.0 → production (runs 3.1.0): adds 2 releases" in brings.stderr
+    headings = [line.split()[1] for line in brings.stdout.splitlines() if line.startswith("## ")]
+    assert headings == ["3.2.0", "3.1.1"]
+    assert "- **checkout:** one-page checkout" in brings.stdout
 
 
 def test_version_and_help_need_no_server(tmp_path: Path) -> None:
