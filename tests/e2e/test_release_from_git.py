@@ -209,7 +209,7 @@ def test_from_git_without_a_local_config_takes_the_service_as_the_server_has_it(
     repo.commit("feat: the mono service", {"services/mono/main.py": "print('mono')\n"})
     repo.tag("mono-v1.0.0")
     repo.tag("v7.0.0")  # another service's tag format: not this one's
-    repo.commit("fix(mono): say 2", {"services/mono/main.py": "print('mono 2')\n"})
+    repo.commit("fix(mono): say 2, closes #7", {"services/mono/main.py": "print('mono 2')\n"})
     repo.commit("feat: outside the service's paths")
 
     done = run(
@@ -229,6 +229,8 @@ def test_from_git_without_a_local_config_takes_the_service_as_the_server_has_it(
     assert release["version"] == "1.0.1"  # only the fix under services/mono counts
     assert release["commit_count"] == 1
     assert "since mono-v1.0.0" in done.stderr
+    # The notes settings (links) come with the service from the server, as relman.yaml has them.
+    assert "closes [#7](https://github.com/acme/api/issues/7)" in release["notes"]
 
 
 def test_notes_for_a_promotion_need_all_three_options_and_a_known_release(

@@ -529,3 +529,31 @@ def test_a_repo_that_is_not_a_repository_exits_2(tmp_path: Path) -> None:
     for result in (notes, version):
         assert result.code == 2
         assert f"'{plain}' is not a git repository" in result.err
+
+
+def test_a_shallow_clone_without_a_release_tag_is_refused_with_the_fix(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.commit("feat: one")
+    repo.tag("v1.0.0")
+    repo.commit("fix: two")
+    repo.commit("feat: three")
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--depth", "1", f"file://{repo.path}", str(shallow)],
+        env=ENV,
+        check=True,
+    )
+
+    refused = relman("version", "next", cwd=shallow)
+    assert refused.code == 2, refused.err
+    assert "shallow clone and no release tag like v1.4.0 is in it" in refused.err
+    assert "git fetch --unshallow --tags" in refused.err
+    assert relman("notes", cwd=shallow).code == 2
+    assert relman("notes", "--all", cwd=shallow).code == 2
+
+    subprocess.run(
+        ["git", "fetch", "--quiet", "--unshallow", "--tags"], cwd=shallow, env=ENV, check=True
+    )
+    fetched = relman("version", "next", cwd=shallow)
+    assert (fetched.code, fetched.out) == (0, "1.1.0\n")

@@ -15,6 +15,7 @@ from relman.domain.config import (
     RunSpec,
     ServiceSpec,
     parse_config,
+    parse_notes_settings,
 )
 from relman.errors import ConfigError, ConfigIssue
 
@@ -226,6 +227,15 @@ def test_to_dict_is_plain_json_with_defaults_included() -> None:
         "paths": [],
         "initial_version": "0.1.0",
         "pre_major": "major",
+        "notes": {
+            "sections": {},
+            "bump": {},
+            "include_unconventional": False,
+            "tickets": [],
+            "issue_url": None,
+            "ticket_url": None,
+            "commit_url": None,
+        },
         "run": None,
     }
     assert EnvironmentSpec("dev", "development", on_failure="fail").to_dict() == {
@@ -1026,3 +1036,77 @@ def test_the_error_message_lists_every_issue() -> None:
         "  <config>: services[1].lifecycle: unknown lifecycle 'x'; no lifecycles are defined"
         " (expected the name of a lifecycle defined in this file)",
     ]
+
+
+# --- versions and release notes --------------------------------------------------------------
+
+
+def test_the_notes_section_parses_and_every_service_keeps_it() -> None:
+    data = valid()
+    data["notes"] = {
+        "sections": {"docs": "Documentation", "refactor": "Refactoring"},
+        "bump": {"docs": "patch", "refactor": "none"},
+        "include_unconventional": True,
+        "tickets": ["PROJ", "OPS2"],
+        "issue_url": "https://github.com/acme/shop/issues/{id}",
+        "ticket_url": "https://acme.atlassian.net/browse/{id}",
+        "commit_url": "https://github.com/acme/shop/commit/{hash}",
+    }
+    data["services"][0]["initial_version"] = "1.0.0"
+    data["services"][0]["pre_major"] = "minor"
+    document = parse_config(data)
+    notes = document.notes
+    assert notes.sections == (("docs", "Documentation"), ("refactor", "Refactoring"))
+    assert notes.to_dict()["bump"] == {"docs": "patch", "refactor": "none"}
+    assert notes.ticket_prefixes == ("PROJ", "OPS2")
+    assert all(service.notes == notes for service in document.services)
+    api = document.services[0]
+    assert (str(api.initial_version), api.pre_major) == ("1.0.0", "minor")
+    assert parse_notes_settings(api.to_dict()["notes"]) == notes  # the server's copy reads back
+
+
+@pytest.mark.parametrize(
+    ("notes", "path", "message"),
+    [
+        ({"sections": {"feat": "New"}}, ("sections", "feat"), "'feat' already has its own section"),
+        ({"sections": {"Docs!": "D"}}, ("sections", "Docs!"), "'Docs!' is not a commit type"),
+        ({"bump": {"docs": "major"}}, ("bump", "docs"), "got the text 'major'"),
+        ({"tickets": ["proj"]}, ("tickets", 0), "'proj' is not a ticket project key"),
+        ({"issue_url": "https://x/issues"}, ("issue_url",), "lacks {id}"),
+        ({"commit_url": "ftp://x/{hash}"}, ("commit_url",), "a URL starts with http://"),
+        ({"colour": "blue"}, ("colour",), "unknown field 'colour'"),
+        (
+            {"sections": {f"t{n}": "T" for n in range(51)}},
+            ("sections",),
+            "51 extra sections; at most 50",
+        ),
+    ],
+    ids=["fixed-type", "bad-type", "major-bump", "ticket-key", "no-id", "ftp", "unknown", "many"],
+)
+def test_a_bad_notes_section_is_reported_where_it_is(
+    notes: dict[str, Any], path: tuple[str | int, ...], message: str
+) -> None:
+    data = valid()
+    data["notes"] = notes
+    issue = the_issue(data, "notes", *path)
+    assert message in issue.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("initial_version", "v1.0.0", "drop the leading 'v'"),
+        ("initial_version", "1.0.0-rc.1", "is not a plain release"),
+        ("initial_version", 1, "got the number 1"),
+        ("pre_major", "patch", "patch"),
+        ("repository", "https://github.com/acme/api.git", "is a remote URL"),
+        ("repository", "git@github.com:acme/api.git", "is a remote URL"),
+    ],
+)
+def test_bad_versioning_fields_of_a_service_are_reported(
+    field: str, value: object, message: str
+) -> None:
+    data = valid()
+    data["services"][0][field] = value
+    issue = the_issue(data, "services", 0, field)
+    assert message in issue.message

@@ -70,6 +70,9 @@ class FakeHistory:
                 out.append(Tag(name, version, target))
         return out
 
+    def is_shallow(self) -> bool:
+        return False
+
     def is_ancestor(self, commit: str, of: str) -> bool:
         return self._position(commit) <= self._position(of)
 

@@ -90,10 +90,10 @@ class ReleaseCreate(Strict):
     service: Name
     version: str = Field(max_length=128, examples=["1.4.0", "1.4.0-rc.1"])
     commit: str | None = Field(default=None, max_length=64)
-    notes: Text | None = None
+    notes: Annotated[str, Field(max_length=2_000_000)] | None = None
     artifacts: list[Artifact] = Field(default=[], max_length=100)
     changes: list[NoteSection] | None = Field(
-        default=None, max_length=20, description="The notes as data (relman release --from-git)"
+        default=None, max_length=100, description="The notes as data (relman release --from-git)"
     )
     commits: list[ReleaseCommit] = Field(
         default=[], max_length=100_000, description="The commits the release contains"

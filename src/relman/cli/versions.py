@@ -23,7 +23,7 @@ from relman.cli.common import JsonOption, api
 from relman.cli.output import console, emit, err_console
 from relman.configfile import load_config_file
 from relman.domain.commits import Commit
-from relman.domain.config import DEFAULT_NOTES, ConfigDocument
+from relman.domain.config import DEFAULT_NOTES, ConfigDocument, parse_notes_settings
 from relman.domain.notes import NotesSettings
 from relman.domain.versions import check_prerelease_label, parse_version
 from relman.errors import InvalidInput
@@ -110,7 +110,8 @@ def load_setup(
             initial_version=parse_version(spec.get("initial_version") or "0.1.0"),
             pre_major=spec.get("pre_major") or "major",
         )
-        return Setup(repo or Path("."), rules, DEFAULT_NOTES)
+        notes = parse_notes_settings(spec.get("notes") or {})
+        return Setup(repo or Path("."), rules, notes)
     found = document.service(service)
     rules = VersionRules(
         service=found.name,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
 from types import MappingProxyType
@@ -39,6 +39,7 @@ __all__ = [
     "RunSpec",
     "ServiceSpec",
     "parse_config",
+    "parse_notes_settings",
 ]
 
 CONFIG_VERSION = 1
@@ -121,6 +122,7 @@ class ServiceSpec:
     on_failure: str | None = None  # one of ON_FAILURE; None: the environment's, else fail
     initial_version: Version = INITIAL_VERSION  # the first release when no tag exists yet
     pre_major: str = "major"  # one of PRE_MAJOR: what a breaking change does to 0.y.z
+    notes: NotesSettings = DEFAULT_NOTES  # the file's `notes:` section, kept with the service
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +134,7 @@ class ServiceSpec:
             "paths": list(self.paths),
             "initial_version": str(self.initial_version),
             "pre_major": self.pre_major,
+            "notes": self.notes.to_dict(),
             "run": None if self.run is None else self.run.to_dict(),
         }
 
@@ -259,12 +262,14 @@ def _parse_document(data: object, issues: _Issues) -> ConfigDocument | None:
     services = _parse_section(
         top, "services", issues, partial(_parse_service, lifecycles=lifecycle_names)
     )
+    notes = _parse_notes(top.get("notes"), ("notes",), issues)
     return ConfigDocument(
         version=version,
         environments=tuple(environments or ()),
         lifecycles=tuple(lifecycles or ()),
-        services=tuple(services or ()),
-        notes=_parse_notes(top.get("notes"), ("notes",), issues),
+        # Each service keeps the notes settings, so the server knows them too.
+        services=tuple(replace(service, notes=notes) for service in services or ()),
+        notes=notes,
     )
 
 
@@ -461,7 +466,7 @@ def _parse_service(raw: object, path: Path, issues: _Issues, lifecycles: _Define
     return ServiceSpec(
         name=_required_name(fields, path, issues, "service"),
         lifecycle=_reference(fields, "lifecycle", path, issues, lifecycles),
-        repository=_optional_string(fields, "repository", path, issues),
+        repository=_repository(fields, path, issues),
         tag_format=_tag_format(fields, path, issues),
         paths=_string_list(fields, "paths", path, issues),
         run=_parse_run(fields.get("run"), (*path, "run"), issues),
@@ -469,6 +474,17 @@ def _parse_service(raw: object, path: Path, issues: _Issues, lifecycles: _Define
         initial_version=_initial_version(fields, path, issues),
         pre_major=_optional_choice(fields, "pre_major", path, issues, PRE_MAJOR) or "major",
     )
+
+
+def _repository(fields: Mapping[str, Any], path: Path, issues: _Issues) -> str | None:
+    text = _optional_string(fields, "repository", path, issues)
+    if text and ("://" in text or text.startswith("git@")):
+        issues.add(
+            (*path, "repository"),
+            f"'{text}' is a remote URL; relman reads git history from a checkout on disk",
+            "the path of a checkout, relative to this file, like '.' or '../api'",
+        )
+    return text
 
 
 def _initial_version(fields: Mapping[str, Any], path: Path, issues: _Issues) -> Version:
@@ -505,6 +521,17 @@ _NOTES_FIELDS = (
 _TYPE = re.compile(r"[a-z][a-z0-9_-]*", re.ASCII)
 _TICKET_KEY = re.compile(r"[A-Z][A-Z0-9_]*", re.ASCII)
 _FIXED_TYPES = ("feat", "fix", "perf", "revert")
+MAX_NOTE_SECTIONS = 50
+
+
+def parse_notes_settings(data: object) -> NotesSettings:
+    """A `notes:` section as plain data (as `NotesSettings.to_dict` writes it, e.g. from the
+    server's copy of a service); ConfigError listing what is wrong."""
+    issues = _Issues()
+    settings = _parse_notes(data, ("notes",), issues)
+    if issues.found:
+        raise ConfigError(issues.found)
+    return settings
 
 
 def _parse_notes(raw: object, path: Path, issues: _Issues) -> NotesSettings:
@@ -514,8 +541,15 @@ def _parse_notes(raw: object, path: Path, issues: _Issues) -> NotesSettings:
     fields = _fields(raw, path, issues, "a mapping of release-note settings", _NOTES_FIELDS)
     if fields is None:
         return NotesSettings()
+    sections = tuple(_type_map(fields, "sections", path, issues, _section_title).items())
+    if len(sections) > MAX_NOTE_SECTIONS:
+        issues.add(
+            (*path, "sections"),
+            f"{len(sections)} extra sections; at most {MAX_NOTE_SECTIONS}",
+            "fewer types shown; the others still count for the bump",
+        )
     return NotesSettings(
-        sections=tuple(_type_map(fields, "sections", path, issues, _section_title).items()),
+        sections=sections,
         bumps=MappingProxyType(_type_map(fields, "bump", path, issues, _bump_name)),
         include_unconventional=_optional_bool(fields, "include_unconventional", path, issues),
         ticket_prefixes=_ticket_keys(fields, path, issues),

@@ -16,7 +16,7 @@ from relman.domain.config import INITIAL_VERSION
 from relman.domain.notes import ChangeSet, NotesSettings, read_changes
 from relman.domain.tags import Tag, TagFormat
 from relman.domain.versions import Version, bump_version, next_prerelease
-from relman.errors import NothingToRelease
+from relman.errors import InvalidInput, NothingToRelease
 
 __all__ = [
     "History",
@@ -36,6 +36,8 @@ class History(Protocol):
     def tags(self, tag_format: TagFormat, *, merged_into: str | None) -> list[Tag]: ...
 
     def is_ancestor(self, commit: str, of: str) -> bool: ...
+
+    def is_shallow(self) -> bool: ...
 
     def commits(
         self, since: str | None, until: str, paths: tuple[str, ...] = ()
@@ -141,6 +143,8 @@ def plan_release(
         changes = read_changes(commits, settings)
         return ReleasePlan(tag.version, base, head_commit, changes, tagged=True)
     base = _last_release(history, tag_format, tags, head_commit)
+    if base is None:
+        _refuse_shallow(history, rules)
     commits = history.commits(base.name if base else None, head_commit, rules.paths)
     changes = read_changes(commits, settings)
     where = f"since {base.name}" if base else "in the history"
@@ -168,6 +172,20 @@ def plan_release(
         # branch still takes its number.
         version = next_prerelease(core, pre, [tag.version for tag in tags])
     return ReleasePlan(version, base, head_commit, changes, tagged=False)
+
+
+def _refuse_shallow(history: History, rules: VersionRules) -> None:
+    """A shallow clone without a release tag in it hides what was released before: the
+    version and the notes would be made up from a part of the history."""
+    if history.is_shallow():
+        example = rules.tags.name(Version(1, 4, 0))
+        raise InvalidInput(
+            f"This is a shallow clone and no release tag like {example} is in it, so relman "
+            "cannot tell what was released before; fetch the history and the tags with "
+            "'git fetch --unshallow --tags' (GitHub Actions: actions/checkout with "
+            "fetch-depth: 0)",
+            details={"shallow": True, "tag_format": rules.tag_format},
+        )
 
 
 def _of_kind(version: Version, pre: str | None) -> bool:
@@ -221,6 +239,10 @@ def notes_range(
         below = tagged.version if tagged else None
         base = _last_release(history, tag_format, tags, head_commit, below=below)
         since = base.name if base else None
+        if base is None:
+            _refuse_shallow(history, rules)
+    elif whole:
+        _refuse_shallow(history, rules)
     elif since is not None:
         history.resolve(since)  # a clear error for an unknown ref
         # Only a stable release is a base to bump from; after a pre-release tag the version

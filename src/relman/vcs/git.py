@@ -64,6 +64,10 @@ class GitRepository:
         """Whether `of` contains `commit` (a commit is its own ancestor)."""
         return self._status("merge-base", "--is-ancestor", commit, of) == 0
 
+    def is_shallow(self) -> bool:
+        """Whether this is a shallow clone (`git clone --depth N`), missing older history."""
+        return self._git("rev-parse", "--is-shallow-repository").strip() == "true"
+
     def commits(
         self, since: str | None, until: str, paths: tuple[str, ...] = ()
     ) -> Iterator[Commit]:
