@@ -189,7 +189,6 @@ def test_json_output_describes_the_plan(repo: GitRepo) -> None:
         "head": head,
         "commits": 2,
         "bump": "minor",
-        "tagged": False,
     }
 
 

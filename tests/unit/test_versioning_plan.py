@@ -511,7 +511,6 @@ def test_a_plan_reads_as_plain_data() -> None:
         "head": history.log[-1].hash,
         "commits": 2,
         "bump": "minor",
-        "tagged": False,
     }
 
 
@@ -716,3 +715,24 @@ def test_use_head_tag_without_pre_ignores_a_prerelease_tag_on_the_head() -> None
 
     assert str(result.version) == "1.1.0"
     assert not result.tagged
+
+
+@pytest.mark.parametrize(
+    ("history", "pre_major", "step", "version"),
+    [
+        pytest.param(["feat: a"], "major", "initial", "0.1.0", id="no-tag"),
+        pytest.param(
+            [("feat: a", "v0.3.2"), "feat!: b"], "minor", "minor", "0.4.0", id="pre-major"
+        ),
+        pytest.param([("feat: a", "v0.3.2"), "feat!: b"], "major", "major", "1.0.0", id="to-1.0"),
+        pytest.param([("feat: a", "v1.3.2"), "fix: b"], "major", "patch", "1.3.3", id="patch"),
+    ],
+)
+def test_the_step_says_what_the_version_did_not_what_the_commits_asked(
+    history: list[str | tuple[str, ...]], pre_major: str, step: str, version: str
+) -> None:
+    rules = VersionRules(pre_major=pre_major)
+    result = plan_release(repo(*history), rules, NotesSettings())
+
+    assert (str(result.version), result.step) == (version, step)
+    assert result.to_dict()["bump"] == step

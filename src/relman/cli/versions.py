@@ -140,9 +140,11 @@ def plan_summary(plan: ReleasePlan) -> str:
         counts[key] = counts.get(key, 0) + 1
     what = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     since = f"since {plan.previous.name}" if plan.previous else "with no release tag yet"
+    count = f"{len(plan.commits)} commit(s) {since}"
     if plan.tagged:
-        return f"{plan.version}: the head is tagged; {len(plan.commits)} commit(s) {since}"
-    return f"{plan.changes.bump.name.lower()} bump: {len(plan.commits)} commit(s) {since} ({what})"
+        return f"{plan.version}: the head is tagged; {count}"
+    step = "initial version" if plan.step == "initial" else f"{plan.step} bump"
+    return f"{step}: {count} ({what})"
 
 
 @version_app.command("next")

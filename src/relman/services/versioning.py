@@ -73,6 +73,18 @@ class ReleasePlan:
     def commits(self) -> tuple[Commit, ...]:
         return self.changes.commits
 
+    @property
+    def step(self) -> str:
+        """What the version did: initial (no release before), major, minor or patch. Not
+        always the commits' bump: before 1.0.0 with pre_major: minor, a breaking change makes
+        a minor step."""
+        if self.previous is None:
+            return "initial"
+        old, new = self.previous.version, self.version
+        if new.major != old.major:
+            return "major"
+        return "minor" if new.minor != old.minor else "patch"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "version": str(self.version),
@@ -80,8 +92,7 @@ class ReleasePlan:
             "previous_tag": self.previous.name if self.previous else None,
             "head": self.head,
             "commits": len(self.commits),
-            "bump": self.changes.bump.name.lower(),
-            "tagged": self.tagged,
+            "bump": self.step,
         }
 
 
