@@ -263,9 +263,18 @@ def test_a_conventional_revert_is_a_revert_naming_the_hash_it_reverts() -> None:
     read = change(f"revert: feat: add login\n\nThis reverts commit {REVERTED}.")
 
     assert read.type == "revert"
-    assert read.description == "feat: add login"
+    assert read.description == "add login"  # as git's Revert "feat: add login" reads
     assert read.reverts == REVERTED
     assert not read.breaking
+
+
+def test_a_conventional_revert_takes_the_scope_of_what_it_reverts() -> None:
+    read = change("revert: feat(ui): dark mode")
+    assert (read.scope, read.description) == ("ui", "dark mode")
+    own = change("revert(api): fix(ui): x")
+    assert (own.scope, own.description) == ("api", "x")
+    plain = change("revert: the dark mode experiment")
+    assert (plain.scope, plain.description) == (None, "the dark mode experiment")
 
 
 def test_a_conventional_revert_without_a_hash_reverts_nothing_known() -> None:

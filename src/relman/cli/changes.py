@@ -49,11 +49,13 @@ def _render(found: dict[str, Any]) -> None:
     running = found["running"] or "nothing yet"
     head = f"{found['service']} {found['candidate']} → {found['environment']} (runs {running})"
     if found["direction"] == "none":
-        err_console.print(f"{head}: the same version; nothing changes", markup=False)
+        err_console.print(
+            f"{head}: the same version; nothing changes", markup=False, soft_wrap=True
+        )
         return
     count = f"{len(releases)} release{'s' if len(releases) != 1 else ''}"
     verb = "adds" if found["direction"] == "forward" else "takes away"
-    err_console.print(f"{head}: {verb} {count}", markup=False)
+    err_console.print(f"{head}: {verb} {count}", markup=False, soft_wrap=True)
     for index, release in enumerate(releases):
         notes = release["notes"] or f"## {release['version']}\n\nNo notes were recorded.\n"
         sys.stdout.write(("\n" if index else "") + notes.rstrip("\n") + "\n")

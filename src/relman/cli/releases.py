@@ -158,6 +158,6 @@ def show(
         for a in release["artifacts"]:
             console.print(f"artifact: {a['name']} {a['digest']}", markup=False)
         if release["notes"]:
-            console.print("\n" + release["notes"], markup=False)
+            console.print("\n" + release["notes"], markup=False, soft_wrap=True)
 
     emit(release, as_json, render)

@@ -45,8 +45,8 @@ ConfigOption = Annotated[
     typer.Option(
         "-f",
         "--file",
-        help="The config with the service's tag_format, paths and notes settings "
-        "(read when it exists; needed with --service).",
+        help="The config with the services' tag_format, paths and the notes settings "
+        "(read when it exists).",
     ),
 ]
 RepoOption = Annotated[
@@ -167,7 +167,7 @@ def next_version(
         emit(plan.to_dict(), True, lambda: None)
         return
     sys.stdout.write(f"{plan.version}\n")
-    err_console.print(plan_summary(plan), markup=False)
+    err_console.print(plan_summary(plan), markup=False, soft_wrap=True)
 
 
 def notes(
@@ -250,8 +250,8 @@ def _render_lint(total: int, problems: list[dict[str, Any]]) -> None:
         return
     console.print(f"{len(problems)} of {total} commit(s) do not follow Conventional Commits:")
     for item in problems:
-        console.print(f"  {item['hash'][:7]}  {item['subject']}", markup=False)
-        console.print(f"           {item['reason']}", markup=False, style="dim")
+        console.print(f"  {item['hash'][:7]}  {item['subject']}", markup=False, soft_wrap=True)
+        console.print(f"           {item['reason']}", markup=False, style="dim", soft_wrap=True)
 
 
 def release_from_git(
@@ -263,7 +263,7 @@ def release_from_git(
         check_prerelease_label(pre)
     setup = load_setup(config, service, repo, server_spec=_server_spec)
     plan = plan_release(setup.history(), setup.rules, setup.notes, pre=pre, use_head_tag=True)
-    err_console.print(plan_summary(plan), markup=False)
+    err_console.print(plan_summary(plan), markup=False, soft_wrap=True)
     sections = sections_data(plan.changes.sections(setup.notes))
     version = str(plan.version)
     date = newest_date(plan.commits)

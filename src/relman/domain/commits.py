@@ -123,6 +123,13 @@ def parse_commit(
     body, footers = _body_and_footers(rest)
     breaking_notes = tuple(value for token, value in footers if token in BREAKING_TOKENS)
     kind = match.group("type").lower()
+    if kind == "revert":
+        # `revert: feat(ui): dark mode` reads like git's `Revert "feat(ui): dark mode"`:
+        # "dark mode", scope ui.
+        inner = _HEADER.fullmatch(description)
+        if inner is not None and inner.group("description").strip():
+            description = inner.group("description").strip()
+            scope = scope if scope is not None else inner.group("scope")
     return Change(
         commit=commit,
         type=kind,

@@ -97,7 +97,8 @@ def render_markdown(
         ) from None
     except jinja2.TemplateError as exc:
         raise InvalidInput(
-            f"Template {name} failed: {exc.message}; see docs/release-notes.md for the names "
+            f"Template {name} failed: {(exc.message or '').rstrip('.')}; see "
+            "docs/release-notes.md for the names "
             "a template can use",
             details={"template": name},
         ) from None
