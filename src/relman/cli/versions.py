@@ -23,7 +23,12 @@ from relman.cli.common import JsonOption, api
 from relman.cli.output import console, emit, err_console
 from relman.configfile import load_config_file
 from relman.domain.commits import Commit
-from relman.domain.config import DEFAULT_NOTES, ConfigDocument, parse_notes_settings
+from relman.domain.config import (
+    DEFAULT_NOTES,
+    ConfigDocument,
+    ServiceSpec,
+    parse_notes_settings,
+)
 from relman.domain.notes import NotesSettings
 from relman.domain.versions import check_prerelease_label, parse_version
 from relman.errors import InvalidInput
@@ -102,27 +107,26 @@ def load_setup(
                 f"it, and there is no {DEFAULT_CONFIG} here; pass -f FILE",
                 details={"service": service, "file": str(config)},
             )
-        spec = server_spec(service)
-        rules = VersionRules(
-            service=service,
-            tag_format=spec.get("tag_format") or "v{version}",
-            paths=tuple(spec.get("paths") or ()),
-            initial_version=parse_version(spec.get("initial_version") or "0.1.0"),
-            pre_major=spec.get("pre_major") or "major",
-        )
-        notes = parse_notes_settings(spec.get("notes") or {})
-        return Setup(repo or Path("."), rules, notes)
-    found = document.service(service)
-    rules = VersionRules(
-        service=found.name,
-        tag_format=found.tag_format,
-        paths=found.paths,
-        initial_version=found.initial_version,
-        pre_major=found.pre_major,
+        found = _as_server_has_it(service, server_spec(service))
+        root = Path(".")
+    else:
+        found = document.service(service)
+        root = config.parent / found.repository if found.repository else Path(".")
+    return Setup(repo or root, VersionRules.of(found), found.notes)
+
+
+def _as_server_has_it(name: str, spec: dict[str, Any]) -> ServiceSpec:
+    """The versioning fields of a service's spec as the API returns it (a service applied
+    before they existed has none: the defaults)."""
+    return ServiceSpec(
+        name=name,
+        lifecycle=spec.get("lifecycle") or "",
+        tag_format=spec.get("tag_format") or "v{version}",
+        paths=tuple(spec.get("paths") or ()),
+        initial_version=parse_version(spec.get("initial_version") or "0.1.0"),
+        pre_major=spec.get("pre_major") or "major",
+        notes=parse_notes_settings(spec.get("notes") or {}),
     )
-    if repo is None:
-        repo = config.parent / found.repository if found.repository else Path(".")
-    return Setup(repo, rules, document.notes)
 
 
 def newest_date(commits: Sequence[Commit]) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from relman.domain.commits import Commit
-from relman.domain.config import INITIAL_VERSION
+from relman.domain.config import INITIAL_VERSION, ServiceSpec
 from relman.domain.notes import ChangeSet, NotesSettings, read_changes
 from relman.domain.tags import Tag, TagFormat
 from relman.domain.versions import Version, bump_version, next_prerelease
@@ -53,6 +53,16 @@ class VersionRules:
     paths: tuple[str, ...] = ()
     initial_version: Version = INITIAL_VERSION
     pre_major: str = "major"
+
+    @classmethod
+    def of(cls, spec: ServiceSpec) -> VersionRules:
+        return cls(
+            service=spec.name,
+            tag_format=spec.tag_format,
+            paths=spec.paths,
+            initial_version=spec.initial_version,
+            pre_major=spec.pre_major,
+        )
 
     @property
     def tags(self) -> TagFormat:
