@@ -2,5 +2,6 @@
 
 from relman.testing.clock import FrozenClock
 from relman.testing.drivers import FakeDriver
+from relman.testing.history import FakeHistory
 
-__all__ = ["FakeDriver", "FrozenClock"]
+__all__ = ["FakeDriver", "FakeHistory", "FrozenClock"]
