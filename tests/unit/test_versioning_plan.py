@@ -677,7 +677,7 @@ def test_the_step_says_what_the_version_did_not_what_the_commits_asked(
 def test_a_shallow_history_without_a_release_tag_is_refused_and_one_with_it_is_read() -> None:
     without = repo("feat: a", "fix: b")
     without.shallow = True
-    with pytest.raises(InvalidInput, match="shallow clone and no release tag like v1.4.0"):
+    with pytest.raises(InvalidInput, match=r"shallow clone and no release tag like v1\.4\.0"):
         plan(without)
     with pytest.raises(InvalidInput, match="git fetch --unshallow --tags"):
         notes_range(without, RULES, NOTES, since=None, until="HEAD", whole=True)
