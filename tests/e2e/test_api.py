@@ -120,7 +120,7 @@ def test_a_release_with_other_content_is_409_saying_what_differs(configured: Api
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "conflict"
-    assert "api 1.4.0 already exists with a different commit" in error["message"]
+    assert "api 1.4.0 already exists and differs in commit" in error["message"]
     assert error["details"]["differs"]["commit"] == {
         "existing": "abcdef1",
         "requested": "1234567",

@@ -42,7 +42,7 @@ def test_validate_then_apply_is_idempotent_and_dry_run_changes_nothing(
 ) -> None:
     valid = server.cli("validate", "-f", str(EXAMPLE))
     assert valid.returncode == 0
-    assert "is valid: 3 environments, 1 lifecycles, 2 services" in valid.stdout
+    assert "is valid: 3 environments, 1 lifecycle, 2 services" in valid.stdout
 
     dry = _json(server.cli("apply", "-f", str(EXAMPLE), "--dry-run", "--json", token=admin))
     assert dry["dry_run"] is True
@@ -108,7 +108,7 @@ def test_releases_are_registered_once_and_conflicts_exit_5(
         "release", "create", "api", "--version", "1.4.0", "--commit", "def5678", token=admin
     )
     assert clash.returncode == 5
-    assert "api 1.4.0 already exists with a different commit, notes, artifacts" in clash.stderr
+    assert "api 1.4.0 already exists and differs in commit, notes, artifacts" in clash.stderr
 
     bad = server.cli("release", "create", "api", "--version", "v1.5", token=admin)
     assert bad.returncode == 2

@@ -468,7 +468,13 @@ def test_a_custom_template_renders_the_notes(repo: GitRepo, tmp_path: Path) -> N
 
     undefined = relman("notes", "--template", unknown, cwd=repo.path)
     assert undefined.code == 2
-    assert "changelog_title" in undefined.err
+    assert "'changelog_title' is undefined" in undefined.err
+
+    field = tmp_path / "field.j2"
+    field.write_text("{{ sections[0].entries[0].colour }}", encoding="utf-8")
+    no_field = relman("notes", "--template", field, cwd=repo.path)
+    assert no_field.code == 2
+    assert "there is no field 'colour'" in no_field.err
 
 
 def test_lint_lists_the_commits_that_do_not_follow_the_convention(

@@ -285,7 +285,10 @@ def test_the_user_guide_shows_what_relman_really_prints_for_its_bad_example() ->
     bad_example = yaml_blocks_of_the_user_guide()[1]
     with pytest.raises(ConfigError) as caught:
         load_config(bad_example)
-    assert caught.value.message in USER_GUIDE.read_text(encoding="utf-8")
+    issues = caught.value.issues
+    # As `relman validate` prints it: a count, then one line per problem.
+    printed = f"error: {len(issues)} problems:\n" + "".join(f"  {issue}\n" for issue in issues)
+    assert printed in USER_GUIDE.read_text(encoding="utf-8")
 
 
 def test_a_pathologically_deep_file_is_an_issue_not_a_crash() -> None:

@@ -334,16 +334,8 @@ def test_a_prerelease_after_an_earlier_one_covers_everything_since_the_release()
     assert messages(result.commits) == ["fix: c", "feat: b"]
 
 
-@pytest.mark.parametrize(
-    "head_tag",
-    [
-        pytest.param("v1.1.0-rc.2", id="same-label"),
-        pytest.param("v1.1.0-beta.1", id="other-label"),
-    ],
-)
-def test_a_head_already_carrying_a_prerelease_of_that_core_has_nothing_to_release(
-    head_tag: str,
-) -> None:
+def test_a_head_already_carrying_a_prerelease_of_that_core_has_nothing_to_release() -> None:
+    head_tag = "v1.1.0-rc.2"
     history = repo(("feat: a", "v1.0.0"), ("feat: b", "v1.1.0-rc.1"), ("fix: c", head_tag))
 
     with pytest.raises(NothingToRelease) as caught:
@@ -685,3 +677,22 @@ def test_a_shallow_history_without_a_release_tag_is_refused_and_one_with_it_is_r
     tagged = repo(("feat: a", "v1.0.0"), "fix: b")
     tagged.shallow = True
     assert str(plan(tagged).version) == "1.0.1"
+
+
+def test_a_prerelease_of_another_label_is_not_stopped_by_an_rc_tag_on_the_head() -> None:
+    history = repo(("feat: a", "v1.0.0"), ("feat: b", "v1.1.0-rc.1"))
+
+    assert str(plan(history, pre="beta").version) == "1.1.0-beta.1"
+    with pytest.raises(NothingToRelease, match=r"already tagged v1\.1\.0-rc\.1"):
+        plan(history, pre="rc")
+
+
+def test_a_shallow_checkout_of_a_tagged_head_without_the_release_before_is_refused() -> None:
+    """A job run on a tag push fetches one commit: the notes would miss everything since the
+    release before."""
+    history = repo(("feat: a", "v0.1.0"), "feat: b", ("fix: c", "v0.2.0"))
+    history.shallow = True
+    history.tag_at.pop("v0.1.0")  # what a one-commit clone of v0.2.0 holds
+
+    with pytest.raises(InvalidInput, match="shallow clone"):
+        plan(history, use_head_tag=True)

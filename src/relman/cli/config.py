@@ -29,7 +29,7 @@ def validate(file: FileOption = Path("relman.yaml"), as_json: JsonOption = False
         as_json,
         lambda: console.print(
             f"[green]✓[/] {file} is valid: "
-            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            + ", ".join(f"{n} {kind if n != 1 else kind[:-1]}" for kind, n in counts.items())
         ),
     )
 

@@ -76,7 +76,7 @@ def report_error(exc: RelmanError, as_json: bool) -> None:
         count = len(exc.issues)
         err_console.print(f"[red]error:[/] {count} problem{'s' if count != 1 else ''}:")
         for issue in exc.issues:
-            err_console.print(f"  {issue}", markup=False)
+            err_console.print(f"  {issue}", markup=False, soft_wrap=True)
         return
     err_console.print("[red]error:[/] ", end="")
     err_console.print(exc.message, markup=False, soft_wrap=True)

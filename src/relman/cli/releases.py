@@ -156,7 +156,7 @@ def show(
             console.print(f"commits: {release['commit_count']} (from git)")
         console.print(f"created: {release['created_at']} by {release['created_by']}")
         for a in release["artifacts"]:
-            console.print(f"artifact: {a['name']} {a['digest']}", markup=False)
+            console.print(f"artifact: {a['name']} {a['digest']}", markup=False, soft_wrap=True)
         if release["notes"]:
             console.print("\n" + release["notes"], markup=False, soft_wrap=True)
 

@@ -95,11 +95,20 @@ def render_markdown(
             f"Template {name}, line {exc.lineno}: {exc.message}",
             details={"template": name, "line": exc.lineno},
         ) from None
+    except jinja2.UndefinedError as exc:
+        said = exc.message or ""
+        missing = _NO_ATTRIBUTE.search(said)
+        if missing is not None:
+            said = f"there is no field '{missing.group(1)}'"
+        raise InvalidInput(
+            f"Template {name} failed: {said}; see docs/release-notes.md for the names and "
+            "fields a template can use",
+            details={"template": name},
+        ) from None
     except jinja2.TemplateError as exc:
         raise InvalidInput(
             f"Template {name} failed: {(exc.message or '').rstrip('.')}; see "
-            "docs/release-notes.md for the names "
-            "a template can use",
+            "docs/release-notes.md for the names and fields a template can use",
             details={"template": name},
         ) from None
 
@@ -120,6 +129,8 @@ def _template_source(template: Path | None) -> tuple[str, str]:
             f"Template '{template}' is not UTF-8 text", details={"template": str(template)}
         ) from None
 
+
+_NO_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
 
 # A reference as it may stand in a description: #123 or KEY-123. Only those the entry's `refs`
 # list (what the parser recognised, with the configured ticket keys) are linked.

@@ -127,7 +127,7 @@ def create_release(
         )
     if differs:
         raise Conflict(
-            f"{service.name} {existing.version} already exists with a different "
+            f"{service.name} {existing.version} already exists and differs in "
             f"{', '.join(differs)}; releases are immutable, so register a new version instead",
             details={"service": service.name, "version": existing.version, "differs": differs},
         )

@@ -160,6 +160,8 @@ def plan_release(
     if use_head_tag and own:
         tag = max(own, key=lambda t: t.version)
         base = _last_release(history, tag_format, tags, head_commit, below=tag.version)
+        if base is None:
+            _refuse_shallow(history, rules)
         commits = history.commits(base.name if base else None, head_commit, rules.paths)
         changes = read_changes(commits, settings)
         return ReleasePlan(tag.version, base, head_commit, changes, tagged=True)
@@ -182,7 +184,7 @@ def plan_release(
     core = _next_release(base, changes, rules)
     version = core
     if pre is not None:
-        done = [t for t in at_head if t.version.prerelease and t.version.core == core.core]
+        done = [t for t in at_head if _of_kind(t.version, pre) and t.version.core == core.core]
         if done:
             tagged = max(done, key=lambda t: t.version)
             raise NothingToRelease(
