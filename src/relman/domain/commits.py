@@ -115,13 +115,15 @@ def parse_commit(
     match = _HEADER.fullmatch(header)
     if match is None:
         return Unconventional(commit, _why_not(header))
-    description = match.group("description").strip()
-    scope = match.group("scope")
+    kind, scope, bang, description = match.group("type", "scope", "bang", "description")
+    description = description.strip()
     if scope is not None and not scope.strip():
         return Unconventional(commit, "the scope in parentheses is empty; drop the ()")
-    body, footers = _body_and_footers(rest)
-    breaking_notes = tuple(value for token, value in footers if token in BREAKING_TOKENS)
-    kind = match.group("type").lower()
+    body, footers = _body_and_footers(rest) if rest else ("", ())
+    breaking_notes = (
+        tuple(value for token, value in footers if token in BREAKING_TOKENS) if footers else ()
+    )
+    kind = kind.lower()
     if kind == "revert":
         # `revert: feat(ui): dark mode` reads like git's `Revert "feat(ui): dark mode"`:
         # "dark mode", scope ui.
@@ -134,7 +136,7 @@ def parse_commit(
         type=kind,
         scope=scope.strip() if scope is not None else None,
         description=description,
-        breaking=bool(match.group("bang")) or bool(breaking_notes),
+        breaking=bool(bang) or bool(breaking_notes),
         breaking_notes=breaking_notes,
         body=body,
         footers=footers,
