@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check format install db-up browser clean
+.PHONY: run test check format install db-up browser haproxy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/relman serve --demo --host 127.0.0.1 --port 8000
 
 ## make test: the whole suite (PostgreSQL tests run when 127.0.0.1:5432 answers)
-test: $(STAMP) db-up browser
+test: $(STAMP) db-up browser haproxy
 	$(BIN)/pytest
 
 ## make check: formatting, lint and types
@@ -53,6 +53,17 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "!!! chromium: not installed and cannot install it here; browser tests will be skipped !!!"; \
+	fi
+
+# Debian's HAProxy for the traffic driver's integration tests (run on loopback, stopped by PID).
+haproxy:
+	@if command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then \
+		echo "haproxy: $$(/usr/sbin/haproxy -v 2>/dev/null | head -n 1)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "haproxy: installing Debian's package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	else \
+		echo "!!! haproxy: not installed and cannot install it here; its tests will be skipped !!!"; \
 	fi
 
 clean:

@@ -1,0 +1,193 @@
+"""The haproxy traffic driver against a real HAProxy (Debian's package; `make test` installs it),
+balancing real HTTP requests between two tiny servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from relman.drivers.haproxy import HAProxyError, HAProxyRuntime, HAProxyTraffic
+from relman.errors import InvalidInput
+from tests.e2e.servers import free_port
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("haproxy") is None, reason="HAProxy is not installed ('make test' installs it)"
+)
+
+SLOTS = {"blue": "web-blue", "green": "web-green"}
+
+
+def _slot_server(name: str) -> ThreadingHTTPServer:
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = name.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@dataclass
+class Proxy:
+    url: str
+    socket: Path
+    process: subprocess.Popen[bytes]
+
+    def traffic(self) -> HAProxyTraffic:
+        return HAProxyTraffic(HAProxyRuntime(str(self.socket)), "web", SLOTS)
+
+    def served(self, requests: int) -> Counter[str]:
+        with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
+            return Counter(client.get(self.url).text for _ in range(requests))
+
+    def reload(self) -> None:
+        """What `systemctl reload haproxy` does: the master starts a new worker from the
+        config, which knows nothing of the weights set at runtime."""
+        before = HAProxyRuntime(str(self.socket)).command("show info")
+        os.kill(self.process.pid, signal.SIGUSR2)
+        _eventually(lambda: _answers(self.socket) and _pid_of(self.socket) != _pid(before))
+
+
+def _answers(path: Path) -> bool:
+    try:
+        HAProxyRuntime(str(path), timeout=1).command("show info")
+    except HAProxyError:
+        return False
+    return True
+
+
+def _pid_of(path: Path) -> str:
+    return _pid(HAProxyRuntime(str(path)).command("show info"))
+
+
+def _pid(info: str) -> str:
+    return next(line for line in info.splitlines() if line.startswith("Pid:"))
+
+
+def _eventually(check: object, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(check) and check():
+            return
+        time.sleep(0.05)
+    raise AssertionError("HAProxy did not get there in time")
+
+
+@pytest.fixture
+def proxy(tmp_path: Path) -> Iterator[Proxy]:
+    blue, green = _slot_server("blue"), _slot_server("green")
+    port = free_port()
+    admin = tmp_path / "admin.sock"
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(
+        f"""
+global
+    stats socket {admin} mode 600 level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend web
+    bind 127.0.0.1:{port}
+    default_backend web
+backend web
+    balance roundrobin
+    server web-blue 127.0.0.1:{blue.server_address[1]} weight 100
+    server web-green 127.0.0.1:{green.server_address[1]} weight 0
+"""
+    )
+    log = (tmp_path / "haproxy.log").open("wb")
+    process = subprocess.Popen(
+        ["haproxy", "-W", "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        _eventually(lambda: _answers(admin))
+        yield Proxy(f"http://127.0.0.1:{port}/", admin, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        for server in (blue, green):
+            server.shutdown()
+            server.server_close()
+
+
+def test_weights_move_real_requests_between_the_slots_without_a_reload(proxy: Proxy) -> None:
+    traffic = proxy.traffic()
+    assert traffic.current() == {"blue": 100, "green": 0}
+    assert proxy.served(20) == Counter({"blue": 20})
+
+    traffic.apply({"blue": 90, "green": 10})
+    assert traffic.current() == {"blue": 90, "green": 10}
+    served = proxy.served(200)
+    assert 15 <= served["green"] <= 25, served  # round robin by weight: about 20 of 200
+
+    traffic.apply({"green": 100})  # a slot not named goes to 0: all on green at once
+    assert traffic.current() == {"blue": 0, "green": 100}
+    assert proxy.served(30) == Counter({"green": 30})
+
+
+def test_after_a_reload_the_weights_relman_holds_are_put_back(proxy: Proxy) -> None:
+    traffic = proxy.traffic()
+    wanted = {"blue": 50, "green": 50}
+    traffic.apply(wanted)
+    assert traffic.ensure(wanted) is False  # nothing lost, nothing done
+
+    proxy.reload()
+    assert traffic.current() == {"blue": 100, "green": 0}  # the config's weights again
+    assert traffic.ensure(wanted) is True
+    assert traffic.current() == wanted
+    served = proxy.served(100)
+    assert 40 <= served["green"] <= 60, served
+
+
+def test_a_missing_socket_is_a_clear_error_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no.sock"
+    with pytest.raises(HAProxyError) as caught:
+        HAProxyTraffic(HAProxyRuntime(str(missing)), "web", SLOTS).current()
+    assert f"HAProxy admin socket '{missing}' does not exist" in caught.value.message
+    assert "stats socket PATH mode 600 level admin" in caught.value.message
+
+    with pytest.raises(HAProxyError, match="Nothing answers on the HAProxy admin socket"):
+        HAProxyRuntime(f"127.0.0.1:{free_port()}").command("show info")
+    with pytest.raises(InvalidInput, match="Bad HAProxy socket 'admin'"):
+        HAProxyRuntime("admin").command("show info")
+
+
+def test_a_wrong_backend_server_slot_or_weight_is_refused_naming_it(proxy: Proxy) -> None:
+    runtime = HAProxyRuntime(str(proxy.socket))
+    with pytest.raises(HAProxyError, match="HAProxy has no backend 'api'"):
+        HAProxyTraffic(runtime, "api", SLOTS).current()
+    with pytest.raises(HAProxyError, match="Backend web has no server web-purple"):
+        HAProxyTraffic(runtime, "web", {"blue": "web-blue", "purple": "web-purple"}).current()
+    with pytest.raises(HAProxyError, match="refused to set web/web-purple to weight 10"):
+        runtime.set_weight("web", "web-purple", 10)
+    with pytest.raises(InvalidInput, match="Unknown slot purple"):
+        proxy.traffic().apply({"purple": 10})
+    with pytest.raises(InvalidInput, match="Weight 120 for slot blue is not a percentage"):
+        proxy.traffic().apply({"blue": 120})
+    assert proxy.traffic().current() == {"blue": 100, "green": 0}  # nothing changed
