@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check format install db-up browser haproxy clean
+.PHONY: run test check format install db-up browser haproxy prometheus clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/relman serve --demo --host 127.0.0.1 --port 8000
 
 ## make test: the whole suite (PostgreSQL tests run when 127.0.0.1:5432 answers)
-test: $(STAMP) db-up browser haproxy
+test: $(STAMP) db-up browser haproxy prometheus
 	$(BIN)/pytest
 
 ## make check: formatting, lint and types
@@ -64,6 +64,17 @@ haproxy:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
 	else \
 		echo "!!! haproxy: not installed and cannot install it here; its tests will be skipped !!!"; \
+	fi
+
+# Debian's Prometheus for the metric provider's integration tests (loopback, stopped by PID).
+prometheus:
+	@if command -v prometheus >/dev/null 2>&1; then \
+		echo "prometheus: $$(prometheus --version 2>&1 | head -n 1)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "prometheus: installing Debian's package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	else \
+		echo "!!! prometheus: not installed and cannot install it here; its tests will be skipped !!!"; \
 	fi
 
 clean:
