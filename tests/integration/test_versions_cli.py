@@ -562,3 +562,35 @@ def test_a_shallow_clone_without_a_release_tag_is_refused_with_the_fix(
     )
     fetched = relman("version", "next", cwd=shallow)
     assert (fetched.code, fetched.out) == (0, "1.1.0\n")
+
+
+def test_paths_written_with_dot_slash_count_and_refs_are_not_git_syntax(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.commit("feat: api", {"svc/api/main.py": "1\n"})
+    repo.tag("v1.0.0")
+    repo.commit("fix(api): crash", {"svc/api/main.py": "2\n"})
+    repo.commit("feat: web", {"svc/web/main.py": "1\n"})
+    config = write_config(tmp_path, service("api", paths="[./svc/api/]"))
+
+    found = relman(
+        "version", "next", "-f", config, "--service", "api", "--repo", repo.path, cwd=tmp_path
+    )
+    assert (found.code, found.out) == (0, "1.0.1\n"), found.err
+
+    syntax = relman("notes", "--from", "^HEAD", cwd=repo.path)
+    assert syntax.code == 2
+    assert "'^HEAD' names no commit" in syntax.err
+
+
+def test_a_template_that_fails_while_rendering_exits_2_with_the_reason(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.commit("feat: first")
+    broken = tmp_path / "divide.j2"
+    broken.write_text("{{ 1 / 0 }}", encoding="utf-8")
+
+    result = relman("notes", "--template", broken, cwd=repo.path)
+    assert result.code == 2
+    assert "failed: ZeroDivisionError: division by zero" in result.err
+    assert "Traceback" not in result.err

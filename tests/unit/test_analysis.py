@@ -202,3 +202,25 @@ def test_measurements_are_due_after_the_initial_delay_every_interval() -> None:
     limits = AnalysisLimits(interval=timedelta(seconds=10), initial_delay=timedelta(seconds=30))
     assert measurement_due(start, 0, limits) == start + timedelta(seconds=30)
     assert measurement_due(start, 2, limits) == start + timedelta(seconds=50)
+
+
+def test_a_judges_fail_ends_the_run_whatever_the_failure_limit() -> None:
+    judge = SequentialJudge(min_requests=0)
+    failed = judged(judge.add(JudgeState(), 1000, 200, 9000, 90))
+    status = run_status(
+        [*phases("successful") * 4, failed], AnalysisLimits(count=5, failure_limit=1)
+    )
+    assert status.phase is RunPhase.FAILED
+
+
+@pytest.mark.parametrize(
+    "taken",
+    [
+        pytest.param(["error"] * 4, id="only-errors"),
+        pytest.param(["inconclusive", "error"], id="no-success"),
+        pytest.param(["pending", "pending", "error"], id="judge-undecided-then-error"),
+    ],
+)
+def test_a_run_with_no_successful_measurement_is_never_a_pass(taken: list[str]) -> None:
+    limits = AnalysisLimits(count=len(taken), inconclusive_limit=5)
+    assert run_status(phases(*taken), limits).phase is RunPhase.INCONCLUSIVE

@@ -741,3 +741,12 @@ def test_crlf_and_lf_messages_read_alike(message: str) -> None:
             crlf.body,
             crlf.footers,
         )
+
+
+def test_a_squash_merge_quoting_a_revert_in_its_body_is_no_revert() -> None:
+    """GitHub's squash merges list the squashed commits' messages in the body."""
+    read = change(
+        'feat(search): fuzzy matching (#42)\n\n* Revert "feat: dark mode"\n\n'
+        f"This reverts commit {REVERTED}."
+    )
+    assert (read.type, read.reverts) == ("feat", None)

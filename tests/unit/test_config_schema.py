@@ -1110,3 +1110,11 @@ def test_bad_versioning_fields_of_a_service_are_reported(
     data["services"][0][field] = value
     issue = the_issue(data, "services", 0, field)
     assert message in issue.message
+
+
+@pytest.mark.parametrize("outside", ["/srv/api", "../other", "services/../../x"])
+def test_a_path_outside_the_repository_is_refused(outside: str) -> None:
+    data = valid()
+    data["services"][0]["paths"] = ["services/api", outside]
+    issue = the_issue(data, "services", 0, "paths", 1)
+    assert issue.message == f"'{outside}' is outside the repository"

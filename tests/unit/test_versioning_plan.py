@@ -147,7 +147,7 @@ def test_the_next_release_bumps_the_last_release_by_the_largest_change(
     assert messages(result.commits) == list(reversed(since))
     assert result.changes.bump is bump
     assert not result.tagged
-    assert history.asked == [("v1.2.3", history.log[-1].hash, ())]
+    assert history.asked == [(history.tag_at["v1.2.3"], history.log[-1].hash, ())]
 
 
 @pytest.mark.parametrize(
@@ -267,7 +267,9 @@ def test_the_paths_of_the_rules_are_passed_to_the_history() -> None:
 
     plan(history, rules)
 
-    assert history.asked == [("v1.0.0", history.log[-1].hash, ("services/api", "libs/common"))]
+    assert history.asked == [
+        (history.tag_at["v1.0.0"], history.log[-1].hash, ("services/api", "libs/common"))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -366,7 +368,7 @@ def test_use_head_tag_returns_the_release_the_head_already_carries() -> None:
     assert result.previous.name == "v1.0.0"
     assert messages(result.commits) == ["fix: c", "feat: b"]
     assert result.changes.bump is Bump.MINOR
-    assert history.asked == [("v1.0.0", history.log[-1].hash, ())]
+    assert history.asked == [(history.tag_at["v1.0.0"], history.log[-1].hash, ())]
 
 
 @pytest.mark.parametrize(
@@ -583,7 +585,7 @@ def test_notes_use_the_tag_format_and_paths_of_the_rules() -> None:
 
     assert found.since == "web-v2.0.0"
     assert found.version == v("2.0.1")
-    assert history.asked == [("web-v2.0.0", history.log[-1].hash, ("web",))]
+    assert history.asked == [(history.tag_at["web-v2.0.0"], history.log[-1].hash, ("web",))]
 
 
 # --- a release process, simulated ------------------------------------------------------------

@@ -62,18 +62,20 @@ CommitHash = Annotated[str, Field(pattern=r"^[0-9a-f]{7,64}$")]
 class NoteEntry(Strict):
     """One line of release notes: a conventional commit (type None: one that is not)."""
 
-    type: Annotated[str, Field(max_length=50)] | None
-    scope: Short | None
+    # Generous per item: whatever a commit message holds, `relman release create --from-git`
+    # sends; the size of the whole request is what the limits on `notes` and `entries` bound.
+    type: Text | None
+    scope: Text | None
     description: Text
     breaking: bool
-    breaking_notes: list[Text] = Field(default=[], max_length=20)
+    breaking_notes: list[Text] = Field(default=[], max_length=1000)
     hash: CommitHash | None
-    refs: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=50)
-    author: Short | None
+    refs: list[Annotated[str, Field(max_length=1000)]] = Field(default=[], max_length=10_000)
+    author: Text | None
 
 
 class NoteSection(Strict):
-    title: Annotated[str, Field(max_length=100)]
+    title: Text
     entries: list[NoteEntry] = Field(max_length=100_000)
 
 

@@ -141,6 +141,8 @@ def run_status(measurements: Sequence[Measurement], limits: AnalysisLimits) -> R
     failed = [m for m in measurements if m.phase is Phase.FAILED]
     inconclusive = [m for m in measurements if m.phase is Phase.INCONCLUSIVE]
     errors_in_a_row = _trailing(measurements, Phase.ERROR)
+    if failed and failed[-1].final:  # a judge's fail is the end, whatever failure_limit says
+        return RunStatus(RunPhase.FAILED, failed[-1].reason)
     if len(failed) > limits.failure_limit:
         return RunStatus(
             RunPhase.FAILED,
@@ -163,10 +165,16 @@ def run_status(measurements: Sequence[Measurement], limits: AnalysisLimits) -> R
     if measurements and measurements[-1].final and measurements[-1].phase is Phase.SUCCESSFUL:
         return RunStatus(RunPhase.SUCCESSFUL, measurements[-1].reason)
     if limits.count is not None and len(measurements) >= limits.count:
-        if measurements[-1].phase is Phase.PENDING:
+        judge = [m for m in measurements if m.phase is Phase.PENDING]
+        if judge:  # a judge that never decided: a person decides
             return RunStatus(
                 RunPhase.INCONCLUSIVE,
-                f"undecided after {_count(len(measurements), 'measurement')}: "
+                f"undecided after {_count(len(measurements), 'measurement')}: {judge[-1].reason}",
+            )
+        if not any(m.phase is Phase.SUCCESSFUL for m in measurements):
+            return RunStatus(
+                RunPhase.INCONCLUSIVE,
+                f"none of the {_count(len(measurements), 'measurement')} succeeded; last: "
                 f"{measurements[-1].reason}",
             )
         return RunStatus(

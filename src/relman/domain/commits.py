@@ -141,7 +141,9 @@ def parse_commit(
         body=body,
         footers=footers,
         references=_references(description, footers, ticket_prefixes),
-        reverts=_reverted_hash(body, footers if kind == "revert" else ()),
+        # Only a revert reverts: a squash merge's body quotes "This reverts commit …" of the
+        # commits it squashed, and must not cancel anything.
+        reverts=_reverted_hash(body, footers) if kind == "revert" else None,
     )
 
 

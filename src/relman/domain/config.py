@@ -468,12 +468,25 @@ def _parse_service(raw: object, path: Path, issues: _Issues, lifecycles: _Define
         lifecycle=_reference(fields, "lifecycle", path, issues, lifecycles),
         repository=_repository(fields, path, issues),
         tag_format=_tag_format(fields, path, issues),
-        paths=_string_list(fields, "paths", path, issues),
+        paths=_paths(fields, path, issues),
         run=_parse_run(fields.get("run"), (*path, "run"), issues),
         on_failure=_optional_choice(fields, "on_failure", path, issues, ON_FAILURE),
         initial_version=_initial_version(fields, path, issues),
         pre_major=_optional_choice(fields, "pre_major", path, issues, PRE_MAJOR) or "major",
     )
+
+
+def _paths(fields: Mapping[str, Any], path: Path, issues: _Issues) -> tuple[str, ...]:
+    paths = _string_list(fields, "paths", path, issues)
+    for index, text in enumerate(paths):
+        parts = text.replace("\\", "/").split("/")
+        if text.startswith(("/", "\\")) or ".." in parts:
+            issues.add(
+                (*path, "paths", index),
+                f"'{text}' is outside the repository",
+                "a path from the repository's top, like services/api",
+            )
+    return paths
 
 
 def _repository(fields: Mapping[str, Any], path: Path, issues: _Issues) -> str | None:

@@ -114,6 +114,11 @@ def render_markdown(
             "docs/release-notes.md for the names and fields a template can use",
             details={"template": name},
         ) from None
+    except Exception as exc:  # a template's own mistake, like {{ 1 / 0 }} or {{ version + 1 }}
+        raise InvalidInput(
+            f"Template {name} failed: {type(exc).__name__}: {exc}",
+            details={"template": name},
+        ) from None
 
 
 def _template_source(template: Path | None) -> tuple[str, str]:

@@ -162,13 +162,13 @@ def plan_release(
         base = _last_release(history, tag_format, tags, head_commit, below=tag.version)
         if base is None:
             _refuse_shallow(history, rules)
-        commits = history.commits(base.name if base else None, head_commit, rules.paths)
+        commits = history.commits(base.commit if base else None, head_commit, rules.paths)
         changes = read_changes(commits, settings)
         return ReleasePlan(tag.version, base, head_commit, changes, tagged=True)
     base = _last_release(history, tag_format, tags, head_commit)
     if base is None:
         _refuse_shallow(history, rules)
-    commits = history.commits(base.name if base else None, head_commit, rules.paths)
+    commits = history.commits(base.commit if base else None, head_commit, rules.paths)
     changes = read_changes(commits, settings)
     where = f"since {base.name}" if base else "in the history"
     if not changes.releasable:
@@ -258,20 +258,21 @@ def notes_range(
     at_head = [named] if named else [tag for tag in tags if tag.commit == head_commit]
     tagged = max(at_head, key=lambda t: t.version) if at_head else None
     base: Tag | None = None
+    start: str | None = None  # the commit the range starts after: what git is given
     if since is None and not whole:
         below = tagged.version if tagged else None
         base = _last_release(history, tag_format, tags, head_commit, below=below)
-        since = base.name if base else None
+        since, start = (base.name, base.commit) if base else (None, None)
         if base is None:
             _refuse_shallow(history, rules)
     elif whole:
         _refuse_shallow(history, rules)
     elif since is not None:
-        history.resolve(since)  # a clear error for an unknown ref
+        start = history.resolve(since)  # a clear error for an unknown ref, and no ref syntax
         # Only a stable release is a base to bump from; after a pre-release tag the version
         # is unknown until the head is tagged.
         base = next((t for t in tags if t.name == since and not t.version.prerelease), None)
-    commits = history.commits(since, head_commit, rules.paths)
+    commits = history.commits(start, head_commit, rules.paths)
     changes = read_changes(commits, settings)
     version: Version | None = None
     if tagged is not None:

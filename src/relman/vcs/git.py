@@ -9,6 +9,8 @@ top (`:(top)` pathspecs), whatever directory `--repo` names.
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ __all__ = ["GitRepository"]
 _LOG_FORMAT = "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B"
 _TAG_FORMAT = "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)"
 _CHUNK = 1 << 20
+_HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}", re.ASCII)
 
 
 class GitRepository:
@@ -43,7 +46,13 @@ class GitRepository:
         if ref.startswith("-"):
             raise InvalidInput(f"'{ref}' is not a git ref", details={"ref": ref})
         out = self._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-        return out.strip()
+        commit = out.strip()
+        if not _HASH.fullmatch(commit):  # rev-parse also reads ^X, X..Y: not one commit
+            raise InvalidInput(
+                f"'{ref}' names no commit in '{self.path}'; use a tag, a branch or a commit hash",
+                details={"repo": str(self.path), "ref": ref},
+            )
+        return commit
 
     def tags(self, tag_format: TagFormat, *, merged_into: str | None) -> list[Tag]:
         """The tags of `tag_format` reachable from `merged_into` (None: all of them), in no
@@ -74,7 +83,7 @@ class GitRepository:
         """Commits reachable from `until` and not from `since` (None: the whole history),
         newest first, touching `paths` when given; yielded while git is still writing."""
         revisions = [f"{since}..{until}" if since else until]
-        pathspecs = [f":(top){path}" for path in paths]
+        pathspecs = [f":(top){_top_relative(path)}" for path in paths]
         log = ["log", "-z", "--no-color", "--encoding=UTF-8", _LOG_FORMAT, *revisions, "--"]
         for record in self._records(*log, *pathspecs):
             fields = record.split("\x1f", 5)
@@ -142,6 +151,12 @@ class GitRepository:
         return done.returncode
 
 
+def _top_relative(path: str) -> str:
+    """'./svc/api/' → 'svc/api': paths in the config are from the repository's top."""
+    normal = posixpath.normpath(path.replace("\\", "/"))
+    return "" if normal == "." else normal
+
+
 def _glob_escape(text: str) -> str:
     return "".join(f"[{char}]" if char in "*?[\\" else char for char in text)
 
@@ -153,7 +168,7 @@ def _git_error(path: Path, args: tuple[str, ...], stderr: str) -> InvalidInput:
             f"'{path}' is not a git repository; pass --repo with the path of a checkout",
             details={"repo": str(path), "git": said},
         )
-    if args[0] == "rev-parse":
+    if args[0] == "rev-parse" and not stderr.strip():
         ref = args[-1].removesuffix("^{commit}")
         if ref == "HEAD":
             return InvalidInput(
