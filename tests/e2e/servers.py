@@ -1,4 +1,4 @@
-"""Start a real `relman serve` on a free loopback port; stop it by PID."""
+"""Start a real `relman serve` on a free loopback port (stopped by PID), and tiny HTTP servers."""
 
 from __future__ import annotations
 
@@ -7,15 +7,38 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 
 RELMAN = str(Path(sys.executable).parent / "relman")
+
+
+def tiny_http_server(body: str, content_type: str = "text/plain") -> ThreadingHTTPServer:
+    """A loopback HTTP server that answers every GET with `body`, in a daemon thread; the
+    caller stops it with shutdown() and server_close()."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def free_port() -> int:

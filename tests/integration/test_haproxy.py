@@ -7,12 +7,10 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -20,30 +18,13 @@ import pytest
 
 from relman.drivers.haproxy import HAProxyError, HAProxyRuntime, HAProxyTraffic
 from relman.errors import InvalidInput
-from tests.e2e.servers import free_port
+from tests.e2e.servers import free_port, tiny_http_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("haproxy") is None, reason="HAProxy is not installed ('make test' installs it)"
 )
 
 SLOTS = {"blue": "web-blue", "green": "web-green"}
-
-
-def _slot_server(name: str) -> ThreadingHTTPServer:
-    class Answer(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = name.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 @dataclass
@@ -94,7 +75,7 @@ def _eventually(check: object, seconds: float = 10) -> None:
 
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[Proxy]:
-    blue, green = _slot_server("blue"), _slot_server("green")
+    blue, green = tiny_http_server("blue"), tiny_http_server("green")
     port = free_port()
     admin = tmp_path / "admin.sock"
     config = tmp_path / "haproxy.cfg"

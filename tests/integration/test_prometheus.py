@@ -6,16 +6,14 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from relman.metrics.prometheus import MetricQueryError, MetricsUnavailable, PrometheusProvider
-from tests.e2e.servers import free_port
+from tests.e2e.servers import free_port, tiny_http_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None,
@@ -31,28 +29,10 @@ http_requests_total{slot="green",code="500"} 5
 """
 
 
-def _exporter() -> ThreadingHTTPServer:
-    class Metrics(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = EXPOSITION.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusProvider]:
     root = tmp_path_factory.mktemp("prometheus")
-    exporter = _exporter()
+    exporter = tiny_http_server(EXPOSITION, "text/plain; version=0.0.4")
     port = free_port()
     (root / "prometheus.yml").write_text(
         f"""
