@@ -44,38 +44,30 @@ db-up:
 		echo "!!! postgresql: not installed here; its tests will be skipped (see the summary) !!!"; \
 	fi
 
-# Debian's Chromium for the dashboard's browser tests (Playwright drives /usr/bin/chromium).
+# Debian packages the integration tests use, installed when missing (CI runs as root):
+# $(call debian_package,EXECUTABLE,PACKAGE,WHAT IS SKIPPED WITHOUT IT)
+define debian_package
+	@if [ -x $(1) ]; then \
+		echo "$(2): $$($(1) --version 2>/dev/null | head -n 1)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "$(2): installing Debian's package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	else \
+		echo "!!! $(2): not installed and cannot install it here; $(3) will be skipped !!!"; \
+	fi
+endef
+
+# Chromium for the dashboard's browser tests (Playwright drives /usr/bin/chromium).
 browser:
-	@if [ -x /usr/bin/chromium ]; then \
-		echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "chromium: installing Debian's package"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else \
-		echo "!!! chromium: not installed and cannot install it here; browser tests will be skipped !!!"; \
-	fi
+	$(call debian_package,/usr/bin/chromium,chromium,browser tests)
 
-# Debian's HAProxy for the traffic driver's integration tests (run on loopback, stopped by PID).
+# HAProxy for the traffic driver's integration tests (run on loopback, stopped by PID).
 haproxy:
-	@if command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then \
-		echo "haproxy: $$(/usr/sbin/haproxy -v 2>/dev/null | head -n 1)"; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "haproxy: installing Debian's package"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
-	else \
-		echo "!!! haproxy: not installed and cannot install it here; its tests will be skipped !!!"; \
-	fi
+	$(call debian_package,/usr/sbin/haproxy,haproxy,its tests)
 
-# Debian's Prometheus for the metric provider's integration tests (loopback, stopped by PID).
+# Prometheus for the metric provider's integration tests (loopback, stopped by PID).
 prometheus:
-	@if command -v prometheus >/dev/null 2>&1; then \
-		echo "prometheus: $$(prometheus --version 2>&1 | head -n 1)"; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "prometheus: installing Debian's package"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
-	else \
-		echo "!!! prometheus: not installed and cannot install it here; its tests will be skipped !!!"; \
-	fi
+	$(call debian_package,/usr/bin/prometheus,prometheus,its tests)
 
 clean:
 	rm -rf $(VENV) .relman .pytest_cache .mypy_cache .ruff_cache
