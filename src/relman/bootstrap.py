@@ -6,6 +6,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from relman.drivers.base import Driver
+from relman.drivers.process import ProcessDriver
 from relman.drivers.script import ScriptDriver
 from relman.errors import InvalidInput, StoreUnavailable
 from relman.settings import Settings
@@ -16,7 +17,7 @@ __all__ = ["default_drivers", "open_database", "safe_url"]
 
 def default_drivers() -> dict[str, Driver]:
     """Every run driver relman ships, by the name `run.driver` uses in relman.yaml."""
-    drivers: list[Driver] = [ScriptDriver()]
+    drivers: list[Driver] = [ScriptDriver(), ProcessDriver()]
     return {driver.name: driver for driver in drivers}
 
 

@@ -84,7 +84,8 @@ def running_server(home: Path, *extra_args: str) -> Iterator[Server]:
         _wait_until_healthy(url, process, home.parent / f"serve-{port}.log")
         yield Server(url, home, process)
     finally:
-        os.kill(process.pid, signal.SIGTERM)
+        if process.poll() is None:  # a test may have killed it
+            os.kill(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from relman.configfile import load_config
 from relman.domain.releases import ReleaseContent
 from relman.drivers.base import LogSink, StepResult, StepRun
+from relman.engine.rollout import Outcome
 from relman.engine.worker import Worker, WorkerOptions
 from relman.errors import Conflict, InvalidInput, NotFound, Refused
 from relman.services.config_apply import apply_config
@@ -460,7 +461,7 @@ def test_a_worker_that_lost_its_lease_cannot_record_an_outcome(engine: Engine) -
     other = Worker(engine.db, engine.worker.drivers, options=FAST, clock=engine.clock)
     claim = other._claim()  # the other worker takes over the cut-off step
     assert claim is not None
-    late = engine.worker._record(claim, StepResult(True, "exit 0"))  # the first worker's
+    late = engine.worker._record(claim, Outcome(StepResult(True, "exit 0")))  # the first's
     assert late is None
     assert engine.detail(deployment).steps[0].state == "running"
     with UnitOfWork(engine.db, engine.clock) as uow:

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import pytest
 
 from relman.drivers.haproxy import HAProxyError, HAProxyRuntime, HAProxyTraffic
 from relman.errors import InvalidInput
+from tests.e2e.infra import answers, eventually, running_haproxy
 from tests.e2e.servers import free_port, tiny_http_server
 
 pytestmark = pytest.mark.skipif(
@@ -45,15 +45,7 @@ class Proxy:
         config, which knows nothing of the weights set at runtime."""
         before = HAProxyRuntime(str(self.socket)).command("show info")
         os.kill(self.process.pid, signal.SIGUSR2)
-        _eventually(lambda: _answers(self.socket) and _pid_of(self.socket) != _pid(before))
-
-
-def _answers(path: Path) -> bool:
-    try:
-        HAProxyRuntime(str(path), timeout=1).command("show info")
-    except HAProxyError:
-        return False
-    return True
+        eventually(lambda: answers(self.socket) and _pid_of(self.socket) != _pid(before))
 
 
 def _pid_of(path: Path) -> str:
@@ -64,54 +56,14 @@ def _pid(info: str) -> str:
     return next(line for line in info.splitlines() if line.startswith("Pid:"))
 
 
-def _eventually(check: object, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if callable(check) and check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("HAProxy did not get there in time")
-
-
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[Proxy]:
     blue, green = tiny_http_server("blue"), tiny_http_server("green")
-    port = free_port()
-    admin = tmp_path / "admin.sock"
-    config = tmp_path / "haproxy.cfg"
-    config.write_text(
-        f"""
-global
-    stats socket {admin} mode 600 level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend web
-    bind 127.0.0.1:{port}
-    default_backend web
-backend web
-    balance roundrobin
-    server web-blue 127.0.0.1:{blue.server_address[1]} weight 100
-    server web-green 127.0.0.1:{green.server_address[1]} weight 0
-"""
-    )
-    log = (tmp_path / "haproxy.log").open("wb")
-    process = subprocess.Popen(
-        ["haproxy", "-W", "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-    )
+    ports = {"web-blue": blue.server_address[1], "web-green": green.server_address[1]}
     try:
-        _eventually(lambda: _answers(admin))
-        yield Proxy(f"http://127.0.0.1:{port}/", admin, process)
+        with running_haproxy(tmp_path, {"web": ports}) as haproxy:
+            yield Proxy(haproxy.url, haproxy.socket, haproxy.process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
         for server in (blue, green):
             server.shutdown()
             server.server_close()

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from relman.metrics.prometheus import MetricQueryError, MetricsUnavailable, PrometheusProvider
+from tests.e2e.infra import running_prometheus
 from tests.e2e.servers import free_port, tiny_http_server
 
 pytestmark = pytest.mark.skipif(
@@ -33,50 +32,12 @@ http_requests_total{slot="green",code="500"} 5
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusProvider]:
     root = tmp_path_factory.mktemp("prometheus")
     exporter = tiny_http_server(EXPOSITION, "text/plain; version=0.0.4")
-    port = free_port()
-    (root / "prometheus.yml").write_text(
-        f"""
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: app
-    static_configs:
-      - targets: ["127.0.0.1:{exporter.server_address[1]}"]
-"""
-    )
-    log = (root / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={root / 'prometheus.yml'}",
-            f"--storage.tsdb.path={root / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    provider = PrometheusProvider(f"http://127.0.0.1:{port}", timeout=5)
+    target = f"127.0.0.1:{exporter.server_address[1]}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # up, and the first scrape is in
-            try:
-                if provider.query('count(http_requests_total{job="app"})') == 4.0:
-                    break
-            except MetricsUnavailable:
-                pass
-            time.sleep(0.2)
-        else:
-            said = (root / "prometheus.log").read_text()[-2000:]
-            raise AssertionError(f"Prometheus did not scrape in time:\n{said}")
-        yield provider
+        query = 'count(http_requests_total{job="app"})'
+        with running_prometheus(root, [target], query, lambda value: value == 4.0) as provider:
+            yield provider
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
         exporter.shutdown()
         exporter.server_close()
 

@@ -171,7 +171,7 @@ def test_run_settings_are_read_only() -> None:
 
 def test_the_constants_name_gitlabs_tiers_and_the_known_drivers() -> None:
     assert TIERS == ("production", "staging", "testing", "development", "other")
-    assert DRIVERS == ("script",)
+    assert DRIVERS == ("script", "process")
 
 
 def test_the_constants_name_the_failure_policies_and_the_step_placeholders() -> None:
@@ -182,6 +182,7 @@ def test_the_constants_name_the_failure_policies_and_the_step_placeholders() -> 
         "previous_version",
         "environment",
         "slot",
+        "target",
         "deployment_id",
     )
 
@@ -286,7 +287,9 @@ def test_an_unknown_top_level_field_suggests_the_closest_one() -> None:
     data["services"] = []
     issue = the_issue(data, "lifecycels")
     assert issue.message == "unknown field 'lifecycels'; did you mean 'lifecycles'?"
-    assert issue.expected == "one of: version, environments, lifecycles, services, notes"
+    assert issue.expected == (
+        "one of: version, environments, lifecycles, services, notes, analyses"
+    )
 
 
 def test_an_unknown_field_with_no_close_match_lists_the_allowed_ones() -> None:
@@ -591,8 +594,8 @@ def test_an_unknown_driver_lists_the_available_ones() -> None:
     data = valid()
     data["services"][0]["run"] = {"driver": "k8s", "manifest": "k8s.yaml"}
     issue = the_issue(data, "services", 0, "run", "driver")
-    assert issue.message == "unknown driver 'k8s'; available: script"
-    assert issue.expected == "one of: script"
+    assert issue.message == "unknown driver 'k8s'; available: script, process"
+    assert issue.expected == "one of: script, process"
 
 
 def test_run_needs_a_driver() -> None:
@@ -608,7 +611,7 @@ def test_an_unknown_script_setting_suggests_the_closest_one() -> None:
     issue = the_issue(data, "services", 0, "run", "rollbak")
     assert issue.message == "unknown field 'rollbak'; did you mean 'rollback'?"
     assert issue.expected == (
-        "one of: driver, deploy, verify, rollback, shell, timeout, retries, idempotent"
+        "one of: driver, deploy, verify, rollback, stop, shell, timeout, retries, idempotent"
     )
 
 
@@ -880,7 +883,8 @@ def test_a_command_inside_a_step_mapping_is_checked_like_a_command() -> None:
 
 _EVERY_PLACEHOLDER = "/".join("{" + name + "}" for name in STEP_PLACEHOLDERS)
 _AVAILABLE = (
-    "available: {service}, {version}, {previous_version}, {environment}, {slot}, {deployment_id}"
+    "available: {service}, {version}, {previous_version}, {environment}, {slot}, {target}, "
+    "{deployment_id}"
 )
 
 

@@ -177,6 +177,10 @@ class DeploymentRead(BaseModel):
 class StepRead(BaseModel):
     position: int
     name: str
+    kind: str = Field(
+        default="run", description="run (the run driver), weight, pause, analysis or promote"
+    )
+    params: dict[str, Any] | None = None
     state: str
     attempts: int
     retries: int
@@ -195,12 +199,31 @@ class EventRead(BaseModel):
     details: dict[str, Any]
 
 
+class MeasurementRead(BaseModel):
+    """One measurement of an analysis: what was asked, what came back, and the verdict."""
+
+    analysis: str
+    metric: str
+    step: int | None = Field(description="the analysis step's position; null: background")
+    at: datetime
+    query: str
+    value: Any
+    phase: str = Field(description="successful, failed, inconclusive, error or pending")
+    reason: str
+
+
 class DeploymentDetailRead(DeploymentRead):
     previous_version: str | None
     rollback_of: int | None = Field(description="the deployment this rollback undoes")
     rolled_back_by: int | None = Field(description="the newest rollback that undoes this one")
+    candidate_slot: str | None = Field(default=None, description="canary or blue-green only")
+    stable_slot: str | None = None
+    weights: dict[str, int] | None = Field(
+        default=None, description="the traffic weights this deployment last set, by slot"
+    )
     steps: list[StepRead]
     events: list[EventRead]
+    measurements: list[MeasurementRead] = Field(default_factory=list)
 
 
 class LogLineRead(BaseModel):

@@ -1,4 +1,4 @@
-"""`relman deployments`: list, show, watch, logs, pause, resume, abort, record."""
+"""`relman deployments`: list, show, watch, logs, pause, resume, abort, promote, record."""
 
 from __future__ import annotations
 
@@ -53,7 +53,11 @@ def show(deployment_id: DeploymentId, as_json: JsonOption = False) -> None:
     """Show a deployment: its plan of steps and its timeline (who, when, why)."""
     with api() as client:
         d = client.get(f"/api/v1/deployments/{deployment_id}")
-    emit(d, as_json, lambda: console.print(render_deployment(d, events=len(d["events"]))))
+    emit(
+        d,
+        as_json,
+        lambda: console.print(render_deployment(d, events=len(d["events"]), measurements=True)),
+    )
 
 
 @app.command("watch")
@@ -110,7 +114,12 @@ def _control(action: str, help_text: str) -> None:
 
 _control("pause", "Pause a running deployment: its current step finishes, the next waits.")
 _control("resume", "Resume a paused deployment.")
-_control("abort", "Abort a deployment now: the running step is cancelled, nothing more runs.")
+_control(
+    "abort",
+    "Abort a deployment now: the running step is cancelled, nothing more runs; a canary or "
+    "blue-green under way rolls back (traffic to the stable slot, the candidate stopped).",
+)
+_control("promote", "Promote a canary or blue-green now: skip its steps up to full traffic.")
 
 
 @app.command("record")

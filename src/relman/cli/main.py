@@ -15,6 +15,7 @@ from relman import __version__
 from relman.cli import (
     config,
     deployments,
+    metrics,
     promote,
     releases,
     server,
@@ -48,6 +49,7 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(tokens.app, name="token")
 app.add_typer(releases.app, name="release")
 app.add_typer(deployments.app, name="deployments")
+app.add_typer(metrics.app, name="metrics")
 
 
 def _print_version(value: bool) -> None:

@@ -25,7 +25,9 @@ _STEP_MARK = {
     "cancelled": ("✗", "red"),
     "running": ("●", "cyan"),
     "pending": ("·", "dim"),
+    "skipped": ("-", "dim"),
 }
+_PHASE_STYLE = {"successful": "green", "failed": "red", "error": "red", "inconclusive": "yellow"}
 _STATE_STYLE = {
     "succeeded": "bold green",
     "failed": "bold red",
@@ -59,8 +61,9 @@ def follow(client: ApiClient, deployment_id: int, *, live: bool, interval: float
     return d
 
 
-def render_deployment(d: dict[str, Any], *, events: int = 3) -> Group:
-    """Header, plan of steps with their marks, and the newest timeline lines."""
+def render_deployment(d: dict[str, Any], *, events: int = 3, measurements: bool = False) -> Group:
+    """Header, traffic, plan of steps with their marks, the newest timeline lines, and with
+    `measurements` every analysis measurement (why a candidate passed or failed)."""
     state = d["state"]
     header = Text()
     header.append(f"Deployment {d['id']} ", style="bold")
@@ -73,6 +76,13 @@ def render_deployment(d: dict[str, Any], *, events: int = 3) -> Group:
     parts: list[Any] = [header, Text(f"  created {created} UTC by {d['created_by']}", "dim")]
     if d.get("reason") and state in FINAL_STATES | {"paused"}:
         parts.append(Text(f"  {d['reason']}", style="dim"))
+    if d.get("weights"):
+        weights = ", ".join(f"{slot} {weight}%" for slot, weight in d["weights"].items())
+        parts.append(
+            Text(
+                f"  traffic: {weights} (candidate {d['candidate_slot']}, stable {d['stable_slot']})"
+            )
+        )
     steps = Table.grid(padding=(0, 1))
     for step in d.get("steps", []):
         mark, style = _STEP_MARK.get(step["state"], ("?", ""))
@@ -87,4 +97,16 @@ def render_deployment(d: dict[str, Any], *, events: int = 3) -> Group:
     for event in d.get("events", [])[-events:] if events else []:
         when = event["at"][11:19]
         parts.append(Text(f"  {when} {event['actor']}: {event['message']}", style="dim"))
+    if measurements and d.get("measurements"):
+        parts.append(Text("  measurements:", style="bold"))
+        table = Table.grid(padding=(0, 1))
+        for m in d["measurements"]:
+            where = "background" if m["step"] is None else f"step {m['step']}"
+            table.add_row(
+                Text(f"    {m['at'][11:19]}", style="dim"),
+                Text(f"{m['analysis']}/{m['metric']} ({where})"),
+                Text(m["phase"], style=_PHASE_STYLE.get(m["phase"], "cyan")),
+                Text(m["reason"], style="dim"),
+            )
+        parts.append(table)
     return Group(*parts)

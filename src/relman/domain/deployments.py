@@ -70,7 +70,8 @@ _S = DeploymentState
 TRANSITIONS: dict[DeploymentState, frozenset[DeploymentState]] = {
     _S.QUEUED: frozenset({_S.RUNNING, _S.ABORTED}),
     _S.WAITING: frozenset({_S.QUEUED, _S.RUNNING, _S.ABORTED}),
-    _S.RUNNING: frozenset({_S.PAUSED, _S.SUCCEEDED, _S.FAILED, _S.ABORTED}),
+    # rolled_back from running: a canary whose traffic went back to the stable slot
+    _S.RUNNING: frozenset({_S.PAUSED, _S.SUCCEEDED, _S.FAILED, _S.ROLLED_BACK, _S.ABORTED}),
     _S.PAUSED: frozenset({_S.RUNNING, _S.SUCCEEDED, _S.FAILED, _S.ABORTED}),
     _S.SUCCEEDED: frozenset({_S.ROLLED_BACK}),
     _S.FAILED: frozenset({_S.ROLLED_BACK}),
@@ -84,6 +85,8 @@ CONTROLS: dict[str, tuple[DeploymentState, frozenset[DeploymentState]]] = {
     "pause": (_S.PAUSED, frozenset({_S.RUNNING})),
     "resume": (_S.RUNNING, frozenset({_S.PAUSED})),
     "abort": (_S.ABORTED, frozenset({_S.QUEUED, _S.WAITING, _S.RUNNING, _S.PAUSED})),
+    # a canary or blue-green: skip to full traffic on the candidate
+    "promote": (_S.RUNNING, frozenset({_S.RUNNING, _S.PAUSED})),
 }
 
 
@@ -124,3 +127,4 @@ class StepState(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"  # the deployment was aborted while the step ran
+    SKIPPED = "skipped"  # never run: the deployment was promoted past it, or rolled back

@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["DEFAULT_SLOT", "Driver", "LogSink", "PlannedStep", "StepResult", "StepRun"]
+__all__ = [
+    "DEFAULT_SLOT",
+    "Driver",
+    "LogSink",
+    "PlannedStep",
+    "StepResult",
+    "StepRun",
+    "Traffic",
+]
 
 DEFAULT_SLOT = "default"  # all-at-once deployments have one slot; blue-green brings blue/green
 
@@ -54,6 +62,7 @@ class StepRun:
     settings: Mapping[str, Any]
     timeout: float | None = None
     slot: str = DEFAULT_SLOT
+    target: str = ""  # a rolling deployment's host, one at a time
 
     @property
     def idempotency_key(self) -> str:
@@ -68,6 +77,7 @@ class StepRun:
             "previous_version": self.previous_version or "",
             "environment": self.environment,
             "slot": self.slot,
+            "target": self.target,
             "deployment_id": str(self.deployment_id),
         }
 
@@ -95,4 +105,21 @@ class Driver(Protocol):
 
         Raises nothing for a failed step: a failure is `StepResult(ok=False, …)`.
         """
+        ...
+
+
+class Traffic(Protocol):
+    """Moves users between a service's slots (the `traffic` driver: HAProxy, the development
+    router). Weights are percentages by slot; a slot left out gets 0."""
+
+    def apply(self, weights: Mapping[str, int]) -> None:
+        """Set every slot's weight at once; raise a RelmanError naming what is wrong."""
+        ...
+
+    def current(self) -> dict[str, int]:
+        """The weights the load balancer holds now."""
+        ...
+
+    def ensure(self, weights: Mapping[str, int]) -> bool:
+        """Re-apply `weights` if the load balancer lost them (a reload); True if it did."""
         ...

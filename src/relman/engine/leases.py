@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from relman.domain.deployments import ACTIVE_STATES, DeploymentState
-from relman.store.tables import DeploymentRow
+from relman.store.tables import DeploymentRow, UTCDateTime
 
 __all__ = ["database_now", "due_deployment", "locked_deployment"]
 
@@ -43,11 +43,16 @@ def database_now(session: Session) -> datetime:
     return _as_utc(session.execute(select(_now(_dialect(session)))).scalar_one())
 
 
+def _now_or(dialect: str, fixed: bool) -> ColumnElement[Any]:
+    """The database's time, or (`fixed`) the `now` bound when the statement runs."""
+    return bindparam("now", type_=UTCDateTime()) if fixed else _now(dialect)
+
+
 @cache
-def _due(dialect: str) -> Select[tuple[DeploymentRow, Any]]:
+def _due(dialect: str, fixed: bool = False) -> Select[tuple[DeploymentRow, Any]]:
     d = DeploymentRow
     other = aliased(DeploymentRow)
-    now = _now(dialect)
+    now = _now_or(dialect, fixed)
     cell_taken = exists().where(
         other.service_id == d.service_id,
         other.environment_id == d.environment_id,
@@ -71,17 +76,26 @@ def _due(dialect: str) -> Select[tuple[DeploymentRow, Any]]:
     )
 
 
-def due_deployment(session: Session) -> tuple[DeploymentRow, datetime] | None:
-    """The oldest deployment a worker may take now, locked, and the database's time."""
-    found = session.execute(_due(_dialect(session))).first()
+def due_deployment(
+    session: Session, at: datetime | None = None
+) -> tuple[DeploymentRow, datetime] | None:
+    """The oldest deployment a worker may take now, locked, and the database's time (or `at`:
+    a test clock that timers follow)."""
+    fixed = at is not None
+    statement = _due(_dialect(session), fixed)
+    found = session.execute(statement, {"now": at} if fixed else {}).first()
     return None if found is None else (found[0], _as_utc(found[1]))
 
 
-def locked_deployment(session: Session, deployment_id: int) -> tuple[DeploymentRow, datetime]:
-    """The deployment, locked against other writers, and the database's time."""
+def locked_deployment(
+    session: Session, deployment_id: int, at: datetime | None = None
+) -> tuple[DeploymentRow, datetime]:
+    """The deployment, locked against other writers, and the database's time (or `at`)."""
+    fixed = at is not None
     row, now = session.execute(
-        select(DeploymentRow, _now(_dialect(session)))
+        select(DeploymentRow, _now_or(_dialect(session), fixed))
         .where(DeploymentRow.id == deployment_id)
-        .with_for_update(of=DeploymentRow)
+        .with_for_update(of=DeploymentRow),
+        {"now": at} if fixed else {},
     ).one()
     return row, _as_utc(now)

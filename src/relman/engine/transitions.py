@@ -25,6 +25,8 @@ from relman.store.unit_of_work import UnitOfWork
 __all__ = [
     "SYSTEM",
     "NewDeployment",
+    "StepSpec",
+    "add_steps",
     "create_deployment",
     "current_deployment",
     "move",
@@ -35,6 +37,25 @@ __all__ = [
 ]
 
 SYSTEM = "relman"  # the actor of changes the engine makes by itself
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    """A step as stored: `kind` run is the run driver's step (`params["action"]`, default the
+    name); weight, pause, analysis and promote are the engine's own (engine/rollout.py)."""
+
+    name: str
+    kind: str = "run"
+    params: dict[str, Any] | None = None
+    timeout: float | None = None
+    retries: int = 0
+    idempotent: bool = False
+
+    @classmethod
+    def of(cls, step: PlannedStep) -> StepSpec:
+        return cls(
+            step.name, timeout=step.timeout, retries=step.retries, idempotent=step.idempotent
+        )
 
 
 @dataclass(frozen=True)
@@ -48,9 +69,10 @@ class NewDeployment:
     driver: str
     settings: dict[str, Any]
     on_failure: str
-    plan: Sequence[PlannedStep]
+    plan: Sequence[PlannedStep | StepSpec]  # a progressive one is planned when it starts
     previous_release_id: int | None = None
     rollback_of_id: int | None = None
+    rollout: dict[str, Any] | None = None  # a progressive deployment's settings (rollout.py)
 
 
 def planned_rollback(
@@ -99,18 +121,33 @@ def create_deployment(
             "settings": new.settings,
             "on_failure": new.on_failure,
             "slot": DEFAULT_SLOT,
+            **({"rollout": new.rollout} if new.rollout else {}),
         },
         cursor=0,
         started_at=now if state is DeploymentState.RUNNING else None,
     )
     uow.session.add(row)
     uow.session.flush()
-    for position, step in enumerate(new.plan):
+    plan = [step if isinstance(step, StepSpec) else StepSpec.of(step) for step in new.plan]
+    add_steps(uow, row.id, plan)
+    steps = ", ".join(step.name for step in plan) or "made when it starts"
+    note(uow, row.id, f"{new.kind} created: {state.value}; plan: {steps}", actor, reason=reason)
+    announce_work(uow.session)
+    return row
+
+
+def add_steps(
+    uow: UnitOfWork, deployment_id: int, steps: Sequence[StepSpec], start: int = 0
+) -> None:
+    """Store `steps` as the deployment's, from position `start` on."""
+    for position, step in enumerate(steps, start):
         uow.session.add(
             DeploymentStepRow(
-                deployment_id=row.id,
+                deployment_id=deployment_id,
                 position=position,
-                name=step.name,
+                name=step.name[:50],
+                kind=step.kind,
+                params=step.params,
                 state=StepState.PENDING.value,
                 attempts=0,
                 timeout=step.timeout,
@@ -118,10 +155,6 @@ def create_deployment(
                 idempotent=step.idempotent,
             )
         )
-    steps = ", ".join(step.name for step in new.plan)
-    note(uow, row.id, f"{new.kind} created: {state.value}; plan: {steps}", actor, reason=reason)
-    announce_work(uow.session)
-    return row
 
 
 def move(

@@ -16,17 +16,32 @@ import socket
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 
 from relman.domain.deployments import DeploymentState, StepState
+from relman.domain.strategies import SLOTS
 from relman.drivers.base import DEFAULT_SLOT, Driver, StepResult, StepRun
 from relman.engine.leases import database_now, due_deployment, locked_deployment
 from relman.engine.logs import LogWriter
+from relman.engine.rollout import (
+    ENGINE_KINDS,
+    WAITING_KINDS,
+    Outcome,
+    ProviderFactory,
+    RolloutRunner,
+    StepContext,
+    TrafficFactory,
+    measurements_of,
+    plan_rollout,
+    start_rollback,
+    store_measurements,
+)
 from relman.engine.transitions import (
     SYSTEM,
     create_deployment,
@@ -65,12 +80,23 @@ class WorkerOptions:
 
 @dataclass(frozen=True)
 class Claim:
-    """A step attempt this worker has begun and must run, then record."""
+    """A step attempt this worker has begun and must run, then record. `kind`, `params`,
+    `spec`, `started_at` and `released` matter to the engine's own steps (engine/rollout.py)."""
 
     deployment_id: int
     driver: str
     run: StepRun
     steps: int  # how many steps the plan has
+    kind: str = "run"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
+    released: bool = False  # a person resumed the hold this step had put the deployment in
+
+    @property
+    def plain(self) -> bool:
+        """A run-driver step of a deployment without a rollout: the fast path may record it."""
+        return self.kind == "run" and "rollout" not in self.spec
 
 
 class Worker:
@@ -82,11 +108,22 @@ class Worker:
         options: WorkerOptions | None = None,
         clock: Clock = utcnow,
         name: str | None = None,
+        traffic_for: TrafficFactory | None = None,
+        provider_for: ProviderFactory | None = None,
+        timers_follow_clock: bool = False,
     ) -> None:
+        """`timers_follow_clock`: leases, pauses and analysis schedules are judged by `clock`
+        instead of the database's time (for tests with a clock they move by hand)."""
+        from relman.engine.connectors import provider_factory, traffic_factory
+
         self.database = database
         self.drivers = drivers
+        self.rollouts = RolloutRunner(
+            traffic_for or traffic_factory(), provider_for or provider_factory(database)
+        )
         self.options = options or WorkerOptions()
         self.clock = clock
+        self.timers_follow_clock = timers_follow_clock
         self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._held: dict[int, threading.Event] = {}  # deployment id → cancel of its running step
         self._held_lock = threading.Lock()
@@ -146,6 +183,13 @@ class Worker:
             )
         return len(held)
 
+    def _fixed_now(self) -> datetime | None:
+        return self.clock() if self.timers_follow_clock else None
+
+    def _now(self, uow: UnitOfWork) -> datetime:
+        """The time timers are judged by: the database's (one clock for every worker)."""
+        return self.clock() if self.timers_follow_clock else database_now(uow.session)
+
     def wake(self) -> None:
         """Look for work now, and check at once whether a running step was aborted."""
         self._wake.set()
@@ -193,7 +237,7 @@ class Worker:
         if not held:
             return
         with UnitOfWork(self.database, self.clock) as uow:
-            expires = database_now(uow.session) + self.options.lease
+            expires = self._now(uow) + self.options.lease
             mine = (DeploymentRow.id.in_(held), DeploymentRow.lease_owner == self.owner)
             uow.session.execute(update(DeploymentRow).where(*mine).values(lease_expires_at=expires))
             kept = set(uow.session.scalars(select(DeploymentRow.id).where(*mine)))
@@ -223,8 +267,8 @@ class Worker:
         try:
             next_claim: Claim | None = claim
             while next_claim is not None:
-                result = self._run(next_claim, cancel)
-                next_claim = self._record(next_claim, result)
+                outcome = self._run(next_claim, cancel)
+                next_claim = self._record(next_claim, outcome)
         finally:
             with self._held_lock:
                 self._held.pop(claim.deployment_id, None)
@@ -233,7 +277,7 @@ class Worker:
     def _claim(self) -> Claim | None:
         while True:
             with UnitOfWork(self.database, self.clock) as uow:
-                due = due_deployment(uow.session)
+                due = due_deployment(uow.session, self._fixed_now())
                 if due is None:
                     return None
                 row, now = due
@@ -243,22 +287,34 @@ class Worker:
                 row.lease_expires_at = now + self.options.lease
                 row.due_at = None
                 steps = steps_of(uow, row.id)
-                claim = self._resume_step(uow, row, steps[row.cursor], len(steps))
+                claim = self._resume_step(uow, row, steps[row.cursor], len(steps), now)
                 uow.commit()
             if claim is not None:
                 return claim
 
     def _admit(self, uow: UnitOfWork, row: DeploymentRow) -> None:
+        current = None
         if row.kind == "deploy":
             current = current_deployment(uow, row.service_id, row.environment_id)
             row.previous_release_id = current.release_id if current else None
         move(uow, row, DeploymentState.RUNNING, actor=SYSTEM)
         uow.session.flush()  # the one-per-cell index judges the move here
+        spec = row.spec or {}
+        if "rollout" in spec and not steps_of(uow, row.id):
+            stable = (current.spec or {}).get("slot") if current is not None else None
+            driver = self.drivers.get(spec.get("driver", ""))
+            run_plan = driver.plan(spec.get("settings", {}), rollback=False) if driver else []
+            plan_rollout(uow, row, stable if stable in SLOTS else None, run_plan)
 
     def _resume_step(
-        self, uow: UnitOfWork, row: DeploymentRow, step: DeploymentStepRow, steps: int
+        self,
+        uow: UnitOfWork,
+        row: DeploymentRow,
+        step: DeploymentStepRow,
+        steps: int,
+        now: datetime,
     ) -> Claim | None:
-        if step.state == StepState.RUNNING.value:
+        if step.state == StepState.RUNNING.value and step.kind not in ENGINE_KINDS:
             attempt = step.attempts
             if not step.idempotent:
                 step.state = StepState.FAILED.value
@@ -273,7 +329,7 @@ class Worker:
                 kind="step",
                 step=step.name,
             )
-        return self._begin(uow, row, step, self._step_run(uow, row), steps)
+        return self._begin(uow, row, step, self._step_run(uow, row), steps, now)
 
     def _begin(
         self,
@@ -282,20 +338,35 @@ class Worker:
         step: DeploymentStepRow,
         base: StepRun,
         steps: int,
+        now: datetime,
     ) -> Claim:
-        step.state = StepState.RUNNING.value
-        step.attempts += 1
-        step.started_at = uow.clock()
-        step.finished_at = None
+        going_on = step.state == StepState.RUNNING.value and step.kind in WAITING_KINDS
+        if not going_on:  # a pause or an analysis that waits goes on in the same attempt
+            step.state = StepState.RUNNING.value
+            step.attempts += 1
+            step.started_at = now  # the timers' clock: a pause counts from here
+            step.finished_at = None
+        spec = row.spec or {}
+        params = step.params or {}
         run = replace(
             base,
             step_index=step.position,
-            step=step.name,
+            step=params.get("action") or step.name,
             attempt=step.attempts,
             timeout=step.timeout,
+            slot=params.get("slot") or spec.get("slot", DEFAULT_SLOT),
         )
-        driver = (row.spec or {}).get("driver", "")
-        return Claim(deployment_id=row.id, driver=driver, run=run, steps=steps)
+        return Claim(
+            deployment_id=row.id,
+            driver=spec.get("driver", ""),
+            run=run,
+            steps=steps,
+            kind=step.kind,
+            params=params,
+            spec=spec,
+            started_at=step.started_at,
+            released=spec.get("hold") == step.position,
+        )
 
     def _step_run(self, uow: UnitOfWork, row: DeploymentRow) -> StepRun:
         spec = row.spec or {}
@@ -322,7 +393,39 @@ class Worker:
             slot=spec.get("slot", DEFAULT_SLOT),
         )
 
-    def _run(self, claim: Claim, cancel: threading.Event) -> StepResult:
+    def _run(self, claim: Claim, cancel: threading.Event) -> Outcome:
+        if claim.kind in ENGINE_KINDS:
+            return self._run_engine_step(claim)
+        targets = claim.params.get("targets") or [""]
+        results = []
+        for target in targets:  # a rolling batch: one host after the other
+            result = self._run_driver(replace(claim, run=replace(claim.run, target=target)), cancel)
+            results.append(f"{target}: {result.summary}" if target else result.summary)
+            if not result.ok:
+                return Outcome(StepResult(False, "; ".join(results), result.details))
+        return Outcome(StepResult(True, "; ".join(results)))
+
+    def _run_engine_step(self, claim: Claim) -> Outcome:
+        with UnitOfWork(self.database, self.clock) as uow:
+            earlier = measurements_of(uow.session, claim.deployment_id)
+            now = self._now(uow)
+        assert claim.started_at is not None
+        step = StepContext(
+            run=claim.run,
+            kind=claim.kind,
+            params=claim.params,
+            spec=claim.spec,
+            started_at=claim.started_at,
+            released=claim.released,
+            earlier=earlier,
+        )
+        try:
+            return self.rollouts.run(step, now)
+        except Exception as exc:  # a bug fails the step, never the worker
+            logger.exception("step %s raised", claim.run.step)
+            return Outcome(StepResult(False, f"step {claim.run.step} failed: {type(exc).__name__}"))
+
+    def _run_driver(self, claim: Claim, cancel: threading.Event) -> StepResult:
         driver = self.drivers.get(claim.driver)
         if driver is None:
             known = ", ".join(sorted(self.drivers)) or "none"
@@ -342,16 +445,17 @@ class Worker:
         finally:
             log.close()
 
-    def _record(self, claim: Claim, result: StepResult) -> Claim | None:
+    def _record(self, claim: Claim, outcome: Outcome) -> Claim | None:
         """Record the attempt's outcome; return the next step's claim when it goes on here."""
+        result = outcome.result
         with UnitOfWork(self.database, self.clock) as uow:
             going_on = not self._stop.is_set() and claim.run.step_index + 1 < claim.steps
-            if result.ok and going_on:
+            if result.ok and going_on and claim.plain:
                 following = self._advance(uow, claim, result)
                 if following is not None:
                     uow.commit()
                     return following
-            row, now = locked_deployment(uow.session, claim.deployment_id)
+            row, now = locked_deployment(uow.session, claim.deployment_id, self._fixed_now())
             index = claim.run.step_index
             if row.lease_owner != self.owner or row.cursor != index:
                 logger.warning(
@@ -363,16 +467,36 @@ class Worker:
                 return None
             steps = steps_of(uow, row.id, index)
             step = steps[index]
-            step.finished_at = uow.clock()
             step.summary = result.summary
+            store_measurements(uow, row.id, outcome.measurements)
+            for line in outcome.notes:
+                note(uow, row.id, f"step {step.name}: {line}", kind="step", step=step.name)
+            if outcome.spec:
+                row.spec = {**(row.spec or {}), **outcome.spec}
+            if result.ok and (outcome.wait_until is not None or outcome.hold is not None):
+                self._wait(uow, row, outcome)
+                uow.commit()
+                return None
+            if claim.released:
+                row.spec = {**(row.spec or {}), "hold": None}
+            step.finished_at = uow.clock()
             _note_outcome(uow, claim, result)
             following = None
             if result.ok:
                 following = self._after_success(uow, row, steps, claim, now)
             else:
-                self._after_failure(uow, row, step, result, now)
+                following = self._after_failure(uow, row, step, result, now)
             uow.commit()
             return following
+
+    def _wait(self, uow: UnitOfWork, row: DeploymentRow, outcome: Outcome) -> None:
+        """The step goes on later: at `wait_until`, or when a person resumes the hold."""
+        _release(row)
+        if outcome.hold is None:
+            row.due_at = outcome.wait_until
+            return
+        row.spec = {**(row.spec or {}), "hold": row.cursor}
+        move(uow, row, DeploymentState.PAUSED, actor=SYSTEM, reason=outcome.hold)
 
     def _advance(self, uow: UnitOfWork, claim: Claim, result: StepResult) -> Claim | None:
         """The common case, in a few plain statements: step k succeeded and step k+1 begins.
@@ -428,6 +552,10 @@ class Worker:
         steps[row.cursor].state = StepState.SUCCEEDED.value
         row.cursor += 1
         if row.cursor not in steps:
+            rollback = (row.spec or {}).get("rollback")
+            if rollback:
+                move(uow, row, DeploymentState.ROLLED_BACK, actor=SYSTEM, reason=rollback)
+                return None
             move(uow, row, DeploymentState.SUCCEEDED, actor=SYSTEM)
             self._mark_undone(uow, row)
             return None
@@ -435,7 +563,7 @@ class Worker:
             _release(row)  # paused, or this worker stops: the next step waits for a claim
             return None
         row.lease_expires_at = now + self.options.lease
-        return self._begin(uow, row, steps[row.cursor], claim.run, claim.steps)
+        return self._begin(uow, row, steps[row.cursor], claim.run, claim.steps, now)
 
     def _after_failure(
         self,
@@ -444,7 +572,9 @@ class Worker:
         step: DeploymentStepRow,
         result: StepResult,
         now: datetime,
-    ) -> None:
+    ) -> Claim | None:
+        """Retry the step later, roll a progressive deployment back (returning the first step
+        of the way back, which begins at once), or fail the deployment."""
         if step.attempts <= step.retries:
             delay = min(self.options.retry_delay * 2 ** (step.attempts - 1), 60.0)
             step.state = StepState.PENDING.value
@@ -454,11 +584,18 @@ class Worker:
             note(
                 uow, row.id, f"step {step.name}: retrying in {delay:g}s ({left} left)", kind="step"
             )
-            return
+            return None
         step.state = StepState.FAILED.value
         reason = f"step '{step.name}' failed: {result.summary}"
+        if row.state == DeploymentState.RUNNING.value and start_rollback(uow, row, reason, SYSTEM):
+            uow.session.flush()
+            steps = steps_of(uow, row.id, row.cursor)
+            row.lease_expires_at = now + self.options.lease
+            base = self._step_run(uow, row)
+            return self._begin(uow, row, steps[row.cursor], base, row.cursor + 2, now)
         move(uow, row, DeploymentState.FAILED, actor=SYSTEM, reason=reason)
         self._roll_back_if_asked(uow, row)
+        return None
 
     def _mark_undone(self, uow: UnitOfWork, row: DeploymentRow) -> None:
         if row.rollback_of_id is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, aliased
@@ -14,11 +14,14 @@ from relman.domain.deployments import (
     check_control,
     parse_state,
 )
-from relman.engine.transitions import move, steps_of
-from relman.errors import InvalidInput, NotFound
+from relman.engine.rollout import measurements_of, skip_to_full_traffic, start_rollback
+from relman.engine.transitions import move, note, steps_of
+from relman.errors import Conflict, InvalidInput, NotFound
 from relman.services.lookups import get_environment, get_service
 from relman.services.releases import get_release
+from relman.store.notifications import announce_work
 from relman.store.tables import (
+    AnalysisMeasurementRow,
     DeploymentEventRow,
     DeploymentLogRow,
     DeploymentRow,
@@ -182,6 +185,7 @@ class DeploymentDetail:
     events: list[DeploymentEventRow]
     previous_version: str | None
     rolled_back_by: int | None  # the newest rollback deployment that undoes this one
+    measurements: list[AnalysisMeasurementRow] = field(default_factory=list)
 
 
 def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
@@ -206,7 +210,8 @@ def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
     rollback = session.scalar(
         select(func.max(DeploymentRow.id)).where(DeploymentRow.rollback_of_id == row.id)
     )
-    return DeploymentDetail(view, list(steps), list(events), previous, rollback)
+    measurements = measurements_of(session, row.id)
+    return DeploymentDetail(view, list(steps), list(events), previous, rollback, measurements)
 
 
 def deployment_logs(
@@ -232,9 +237,11 @@ def deployment_logs(
 def control_deployment(
     uow: UnitOfWork, deployment_id: int, action: str, *, actor: str, reason: str | None = None
 ) -> DeploymentView:
-    """Pause (before its next step), resume, or abort a deployment.
+    """Pause (before its next step), resume, abort, or promote a deployment.
 
-    Abort stops at once: the step that runs is cancelled and its outcome ignored.
+    Abort stops at once: the step that runs is cancelled and its outcome ignored; a canary or
+    blue-green under way is rolled back instead (traffic to the stable slot, the candidate
+    stopped). Promote skips a canary's or blue-green's steps up to full traffic.
     """
     session = uow.session
     row = session.get(DeploymentRow, deployment_id, with_for_update=True)
@@ -242,6 +249,24 @@ def control_deployment(
         get_deployment(session, deployment_id)  # raises NotFound with the hint
         raise NotFound(f"No deployment {deployment_id}")
     target = check_control(row.id, DeploymentState(row.state), action)
+    if action == "promote":
+        _promote_now(uow, row, actor)
+    elif action == "abort" and _roll_back_now(uow, row, actor, reason):
+        pass  # it ends rolled_back once the way back has run
+    else:
+        _control(uow, row, action, target, actor, reason)
+    uow.commit()
+    return get_deployment(session, deployment_id)
+
+
+def _control(
+    uow: UnitOfWork,
+    row: DeploymentRow,
+    action: str,
+    target: DeploymentState,
+    actor: str,
+    reason: str | None,
+) -> None:
     if action == "abort":
         for step in steps_of(uow, row.id).values():
             if step.state == StepState.RUNNING.value:
@@ -249,5 +274,35 @@ def control_deployment(
                 step.finished_at = uow.clock()
                 step.summary = f"cancelled: deployment aborted by {actor}"
     move(uow, row, target, actor=actor, reason=reason or f"{action} by {actor}")
-    uow.commit()
-    return get_deployment(session, deployment_id)
+
+
+def _promote_now(uow: UnitOfWork, row: DeploymentRow, actor: str) -> None:
+    """Skip a canary's or blue-green's steps up to the one giving the candidate all traffic."""
+    reached = skip_to_full_traffic(uow, row, actor)
+    if reached is None:
+        raise Conflict(
+            f"Deployment {row.id} has no step ahead that gives the candidate all traffic; "
+            "promote skips a canary's or blue-green's steps up to that one",
+            details={"id": row.id},
+        )
+    note(uow, row.id, f"promoted by {actor}: skipping to {reached}", actor, kind="control")
+    uow.audit(actor, "deployment.promote_now", f"deployment/{row.id}", step=reached)
+    if row.state == DeploymentState.PAUSED.value:
+        move(uow, row, DeploymentState.RUNNING, actor=actor, reason=f"promoted by {actor}")
+    else:
+        announce_work(uow.session)
+
+
+def _roll_back_now(uow: UnitOfWork, row: DeploymentRow, actor: str, reason: str | None) -> bool:
+    """Abort of a canary or blue-green under way: traffic back to the stable slot, the
+    candidate stopped, then rolled_back. False when it has nothing to go back to."""
+    why = f"aborted by {actor}" + (f": {reason}" if reason else "")
+    if not start_rollback(uow, row, why, actor):
+        return False
+    row.lease_owner = None  # the step a worker runs now is dropped; the way back runs next
+    row.lease_expires_at = None
+    if row.state == DeploymentState.PAUSED.value:
+        move(uow, row, DeploymentState.RUNNING, actor=actor, reason=why)
+    else:
+        announce_work(uow.session)
+    return True

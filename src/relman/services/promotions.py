@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from relman.domain.deployments import ACTIVE_STATES, DeploymentState
 from relman.domain.lifecycles import check_promotion, lifecycle_from_dict
 from relman.drivers.base import Driver
+from relman.engine.rollout import rollout_settings
 from relman.engine.transitions import (
     NewDeployment,
     create_deployment,
@@ -73,6 +74,7 @@ def promote(
             details={**verdict.details, "service": service_row.name, "version": release.version},
         )
     driver, settings = _driver_of(drivers, service_row)
+    rollout = rollout_settings(service_row.spec, env_row.name)
     row = create_deployment(
         uow,
         NewDeployment(
@@ -83,7 +85,8 @@ def promote(
             driver=driver.name,
             settings=settings,
             on_failure=_on_failure(service_row, env_row),
-            plan=driver.plan(settings, rollback=False),
+            plan=[] if rollout else driver.plan(settings, rollback=False),
+            rollout=rollout,
         ),
         actor=actor,
     )

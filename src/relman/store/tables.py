@@ -24,6 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AnalysisMeasurementRow",
     "AuditEventRow",
     "Base",
     "DeploymentEventRow",
@@ -32,6 +33,7 @@ __all__ = [
     "DeploymentStepRow",
     "EnvironmentRow",
     "LifecycleRow",
+    "MetricSampleRow",
     "ReleaseCommitRow",
     "ReleaseRow",
     "ServiceRow",
@@ -189,6 +191,10 @@ class DeploymentStepRow(Base):
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(50))
+    # run: the run driver's step `name` (or params["action"]); weight, pause, analysis,
+    # promote: the engine's own (domain/strategies.py), with their `params`.
+    kind: Mapped[str] = mapped_column(String(20), default="run", server_default="run")
+    params: Mapped[dict[str, Any] | None]
     state: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     timeout: Mapped[float | None] = mapped_column(Float)
@@ -210,6 +216,36 @@ class DeploymentEventRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]]
+
+
+class AnalysisMeasurementRow(Base):
+    """One measurement of an analysis metric: what was asked, what came back, the verdict.
+    `position` is the analysis step's; None for a background analysis."""
+
+    __tablename__ = "analysis_measurements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    position: Mapped[int | None] = mapped_column(Integer)
+    analysis: Mapped[str] = mapped_column(String(63))
+    metric: Mapped[str] = mapped_column(String(63))
+    at: Mapped[datetime]
+    query: Mapped[str] = mapped_column(Text)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    phase: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class MetricSampleRow(Base):
+    """A sample posted to relman's API for the builtin metric provider (a counter's or a
+    gauge's value at `at`, with Prometheus-style labels)."""
+
+    __tablename__ = "metric_samples"
+    __table_args__ = (Index("ix_metric_samples_name_at", "name", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    labels: Mapped[dict[str, Any]]
+    value: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime]
 
 
 class DeploymentLogRow(Base):

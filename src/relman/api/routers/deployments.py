@@ -1,4 +1,5 @@
-"""Deployments: promote, roll back, watch (plan, timeline, logs), pause, resume, abort."""
+"""Deployments: promote, roll back, watch (plan, timeline, logs), pause, resume, abort,
+promote a canary now."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from relman.api.schemas import (
     EventRead,
     LogLineRead,
     LogsRead,
+    MeasurementRead,
     PageOf,
     PromotionCreate,
     RollbackCreate,
@@ -64,15 +66,22 @@ def _detail(ctx: AppContext, deployment_id: int) -> DeploymentDetailRead:
     with read_session(ctx.database) as session:
         detail = deployment_detail(session, deployment_id)
     base = _read(detail.view)
+    spec = detail.view.row.spec or {}
+    rollout = "rollout" in spec
     return DeploymentDetailRead(
         **base.model_dump(),
         previous_version=detail.previous_version,
         rollback_of=detail.view.row.rollback_of_id,
         rolled_back_by=detail.rolled_back_by,
+        candidate_slot=spec.get("slot") if rollout else None,
+        stable_slot=spec.get("stable_slot") if rollout else None,
+        weights=spec.get("weights") if rollout else None,
         steps=[
             StepRead(
                 position=s.position,
                 name=s.name,
+                kind=s.kind,
+                params=s.params,
                 state=s.state,
                 attempts=s.attempts,
                 retries=s.retries,
@@ -87,6 +96,19 @@ def _detail(ctx: AppContext, deployment_id: int) -> DeploymentDetailRead:
         events=[
             EventRead(at=e.at, actor=e.actor, kind=e.kind, message=e.message, details=e.details)
             for e in detail.events
+        ],
+        measurements=[
+            MeasurementRead(
+                analysis=m.analysis,
+                metric=m.metric,
+                step=m.position,
+                at=m.at,
+                query=m.query,
+                value=m.value,
+                phase=m.phase,
+                reason=m.reason,
+            )
+            for m in detail.measurements
         ],
     )
 
@@ -210,12 +232,16 @@ def _control(action: str) -> Callable[..., DeploymentDetailRead]:
     endpoint.__doc__ = {
         "pause": "Pause: the step that runs finishes, the next one waits for resume.",
         "resume": "Resume a paused deployment.",
-        "abort": "Abort: stop now; the running step is cancelled and nothing more runs.",
+        "abort": "Abort: stop now; the running step is cancelled and nothing more runs. A "
+        "canary or blue-green under way rolls back: traffic to the stable slot, the candidate "
+        "stopped, then rolled_back.",
+        "promote": "Promote a canary or blue-green now: skip its steps up to the one that "
+        "gives the candidate all traffic.",
     }[action]
     return endpoint
 
 
-for _action in ("pause", "resume", "abort"):
+for _action in ("pause", "resume", "abort", "promote"):
     router.post(f"/deployments/{{deployment_id}}/{_action}", response_model=DeploymentDetailRead)(
         _control(_action)
     )
