@@ -32,22 +32,53 @@ same run; it asserts nothing about them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import math
+import multiprocessing
 import os
 import platform
 import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import PackageNotFoundError, version
+from multiprocessing.connection import Connection
 from pathlib import Path
 from statistics import NormalDist
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
+import psycopg
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from relman.configfile import load_config
+from relman.domain.delivery import TrafficSpec
+from relman.domain.deployments import DeploymentState
 from relman.domain.judge import JudgeState, SequentialJudge, Verdict
+from relman.domain.releases import ReleaseContent
+from relman.drivers import base as drivers
+from relman.engine.connectors import traffic_factory
+from relman.engine.worker import Worker
+from relman.services.config_apply import apply_config
+from relman.services.promotions import promote
+from relman.services.releases import create_release
+from relman.store.database import Database
+from relman.store.tables import DeploymentRow
+from relman.store.unit_of_work import UnitOfWork, read_session, utcnow
+from relman.testing import FakeDriver, FakeMetrics
+
+if TYPE_CHECKING:
+    from tests.e2e.infra import HAProxy
 
 RATIO = 2.0  # the regression the judge is built to catch (SequentialJudge's default)
 REGRESSIONS = (2.0, 5.0)  # the candidate's error rate over the baseline, as in issue 5
@@ -419,6 +450,594 @@ def judge_add_seconds(judge: SequentialJudge, calls: int = 100_000) -> float:
     return (time.perf_counter() - began) / calls
 
 
+# --- the rollback through HAProxy ----------------------------------------------------------------
+# The real engine (a Worker running work_one in this thread), the real HAProxyTraffic against
+# Debian's HAProxy on loopback, the real store; only the run driver and the metric provider are
+# fakes. The client and the two backend servers run in a process of their own so that they take
+# no GIL from the worker. perf_counter is CLOCK_MONOTONIC on Linux, one clock for every process.
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+STABLE, CANDIDATE = "blue", "green"  # the first release goes to blue, every candidate to green
+ALL_STABLE = {STABLE: 100, CANDIDATE: 0}
+HALF = {CANDIDATE: 50, STABLE: 50}
+LEAD_S = 0.05  # the client starts this long before the judge's failing round is due
+FLOOR_LEAD_S = 0.01  # and this long before a bare apply()
+MIN_AFTER = 20  # requests the client sends after its window was closed: all must be stable's
+WINDOW_S = 30.0  # the longest a client window stays open
+RUN_TIMEOUT_S = 30.0  # the longest one rollback may take, the 1 s analysis interval included
+
+ROLLBACK_CONFIG = """
+version: 1
+environments: [{name: production, tier: production}]
+lifecycles:
+  - {name: one, phases: [{name: only, environments: [production], minimum: 1}]}
+services:
+  - name: web
+    lifecycle: one
+    run: {driver: script, deploy: ["./start.sh", "{version}", "{slot}"],
+          stop: ["./stop.sh", "{slot}"]}
+    traffic: {driver: haproxy, socket: "SOCKET", backend: web,
+              slots: {blue: web-blue, green: web-green}}
+    strategies:
+      production: {type: canary, steps: [{set_weight: 50}, {analysis: judge}]}
+analyses:
+  - name: judge
+    provider: {type: prometheus, address: "http://127.0.0.1:9"}
+    interval: 1s
+    count: 5
+    metrics:
+      - name: errors-vs-stable
+        judge: {type: sequential, min_requests: 1000}
+        requests: 'requests{slot="{slot}"}'
+        errors: 'errors{slot="{slot}"}'
+"""
+
+
+class BenchError(Exception):
+    """A rollback did not go as planned, or the client could not see it."""
+
+
+def use_tests() -> None:
+    """tests/e2e has the HAProxy and backend helpers: put the repository on the path."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+
+class Counters:
+    """The metric provider's answers (FakeMetrics asks this): each slot's request and error
+    counters. Until `failing`, both slots have served 1,000 requests with 10 errors (the
+    judge's first round is its baseline); then the candidate has served 2,000 more with 1,000
+    errors and stable 2,000 more with 20, which the judge fails at once. `answered`: when the
+    last answer left (perf_counter), the moment the judge has all it needs for its verdict."""
+
+    def __init__(self) -> None:
+        self.failing = False
+        self.answered = math.nan
+
+    def __call__(self, query: str) -> float:
+        candidate = f'slot="{CANDIDATE}"' in query
+        if query.startswith("requests"):
+            value = 3000.0 if self.failing else 1000.0
+        else:
+            value = (1010.0 if candidate else 30.0) if self.failing else 10.0
+        self.answered = time.perf_counter()
+        return value
+
+
+@dataclass(frozen=True)
+class Applied:
+    began: float
+    ended: float
+    weights: dict[str, int]
+
+
+class TimedTraffic:
+    """relman's traffic driver as relman builds it (HAProxyTraffic here), with the beginning and
+    end of every apply() noted in `log`."""
+
+    def __init__(self, traffic: drivers.Traffic, log: list[Applied]) -> None:
+        self.traffic = traffic
+        self.log = log
+
+    def apply(self, weights: Mapping[str, int]) -> None:
+        began = time.perf_counter()
+        self.traffic.apply(weights)
+        self.log.append(Applied(began, time.perf_counter(), dict(weights)))
+
+    def current(self) -> dict[str, int]:
+        return self.traffic.current()
+
+    def ensure(self, weights: Mapping[str, int]) -> bool:
+        return self.traffic.ensure(weights)
+
+
+class Timeline:
+    """When each of the writer's SQL statements ended, each connection was checked out of the
+    pool and each transaction had committed, in this process (perf_counter)."""
+
+    def __init__(self, database: Database) -> None:
+        self.engine = database.writer
+        self.statements: list[float] = []
+        self.checkouts: list[float] = []
+        self.commits: list[float] = []
+        event.listen(self.engine, "after_cursor_execute", self._statement)
+        event.listen(self.engine, "checkout", self._checkout)
+        event.listen(Session, "after_commit", self._commit)
+
+    def _statement(self, *_: Any) -> None:
+        self.statements.append(time.perf_counter())
+
+    def _checkout(self, *_: Any) -> None:
+        self.checkouts.append(time.perf_counter())
+
+    def _commit(self, *_: Any) -> None:
+        self.commits.append(time.perf_counter())
+
+    def close(self) -> None:
+        event.remove(self.engine, "after_cursor_execute", self._statement)
+        event.remove(self.engine, "checkout", self._checkout)
+        event.remove(Session, "after_commit", self._commit)
+
+
+# --- the client, in its own process
+
+
+@dataclass(frozen=True)
+class Probes:
+    """One client window: each request's send and answer time, and who answered."""
+
+    sent: list[float]
+    answered: list[float]
+    served: list[str]
+
+    def stable_only_since(self) -> float | None:
+        """When the client had the first answer of the stable-only run that ends the window
+        (perf_counter). None unless the candidate answered in the window and at least
+        MIN_AFTER stable answers end it (the window closes after the switch, and the client
+        sends MIN_AFTER more)."""
+        if CANDIDATE not in self.served:
+            return None
+        last = max(i for i, slot in enumerate(self.served) if slot != STABLE)
+        if len(self.served) - last - 1 < MIN_AFTER:
+            return None
+        return self.answered[last + 1]
+
+    def strays(self) -> int:
+        """Answers from neither slot (an HAProxy error page: a moment without a server)."""
+        return sum(slot not in (STABLE, CANDIDATE) for slot in self.served)
+
+
+def serve_probes(conn: Connection) -> None:
+    """The client process: a backend server per slot answering with the slot's name, and a
+    client sending one request at a time through HAProxy's frontend while a window is open
+    (from a port received to a "stop")."""
+    use_tests()
+    from tests.e2e.servers import tiny_http_server
+
+    servers = [tiny_http_server(slot) for slot in (STABLE, CANDIDATE)]
+    conn.send([int(server.server_address[1]) for server in servers])
+    try:
+        while (port := conn.recv()) is not None:
+            conn.send(probe(conn, port))
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def probe(conn: Connection, port: int) -> Probes:
+    """Requests until "stop" comes (or WINDOW_S has passed and it comes), then MIN_AFTER more;
+    "open" goes back once the first has been answered."""
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    probes = Probes([], [], [])
+
+    def ask() -> None:
+        began = time.perf_counter()
+        client.request("GET", "/")
+        body = client.getresponse().read()
+        probes.sent.append(began)
+        probes.answered.append(time.perf_counter())
+        probes.served.append(body.decode(errors="replace"))
+        if len(probes.served) == 1:
+            conn.send("open")
+
+    deadline = time.perf_counter() + WINDOW_S
+    try:
+        while not conn.poll() and time.perf_counter() < deadline:
+            ask()
+        conn.recv()  # "stop"
+        for _ in range(MIN_AFTER):
+            ask()
+    finally:
+        client.close()
+    return probes
+
+
+class Client:
+    """The client process, from this side: its backend ports (stable's, the candidate's), and
+    windows opened with `start` and closed with `stop`."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=serve_probes, args=(child,), name="bench-client", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.ports: list[int] = self._receive(60)
+
+    def _receive(self, seconds: float) -> Any:
+        if not self.conn.poll(seconds):
+            raise BenchError(f"the client process did not answer within {seconds:g} s")
+        return self.conn.recv()
+
+    def start(self, port: int) -> None:
+        self.conn.send(port)
+        if self._receive(10) != "open":
+            raise BenchError("the client's window did not open")
+
+    def stop(self) -> Probes:
+        self.conn.send("stop")
+        probes: Probes = self._receive(WINDOW_S + 10)
+        return probes
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+# --- one database
+
+
+@dataclass
+class Rig:
+    """What one database's rollbacks run on. `traffic` is a second HAProxyTraffic on the same
+    backend, for the bare applies."""
+
+    database: Database
+    worker: Worker
+    counters: Counters
+    applied: list[Applied]
+    timeline: Timeline
+    client: Client
+    frontend: int
+    traffic: drivers.Traffic
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """One canary's rollback, as perf_counter moments."""
+
+    verdict: float  # the provider's last answer of the failing round
+    recorded: float  # the transaction that records the failure and the way back committed
+    applied: Applied  # the weight step's apply(): all traffic to stable
+    seen: float  # the client's first answer of the stable-only run
+    statements: int  # SQL statements between the verdict and the weight command
+    checkouts: int  # connections taken from the pool in that time
+    commits: int
+
+
+@dataclass(frozen=True)
+class Bare:
+    """One bare apply() of all traffic to stable, and when the client saw it."""
+
+    applied: Applied
+    seen: float
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    database: str
+    rollbacks: list[Rollback]
+    bares: list[Bare]
+    round_trips: list[float]  # the client's request times, seconds
+
+
+def deployment_row(database: Database, deployment_id: int) -> DeploymentRow:
+    with read_session(database) as session:
+        return session.get_one(DeploymentRow, deployment_id)
+
+
+def queue_canary(rig: Rig, version: str) -> int:
+    with UnitOfWork(rig.database) as uow:
+        create_release(uow, "web", ReleaseContent.build(version), actor="bench")
+    with UnitOfWork(rig.database) as uow:
+        return promote(
+            uow,
+            rig.worker.drivers,
+            service="web",
+            version=version,
+            environment="production",
+            actor="bench",
+        ).row.id
+
+
+def first_release(rig: Rig) -> None:
+    """1.0.0 goes straight to all traffic on blue, which stays the stable slot."""
+    deployment = queue_canary(rig, "1.0.0")
+    rig.worker.run_until_idle()
+    row = deployment_row(rig.database, deployment)
+    if row.state != DeploymentState.SUCCEEDED.value or rig.traffic.current() != ALL_STABLE:
+        raise BenchError(f"the first release ended {row.state} ({row.reason})")
+
+
+def roll_back_once(rig: Rig, version: str) -> tuple[Rollback, Probes]:
+    """A canary at 50% whose judge takes its baseline, then fails when its second round is due
+    (1 s later); the client's window opens LEAD_S before that and closes once the deployment
+    has rolled back."""
+    rig.counters.failing = False
+    deployment = queue_canary(rig, version)
+    rig.worker.run_until_idle()  # deploy green, 50%, the judge's first round, then it waits
+    row = deployment_row(rig.database, deployment)
+    if row.due_at is None or (row.spec or {}).get("slot") != CANDIDATE:
+        raise BenchError(f"{version} did not wait in its analysis: {row.state} ({row.reason})")
+    if rig.traffic.current() != HALF:
+        raise BenchError(f"{version} waits with weights {rig.traffic.current()}, not {HALF}")
+    rig.counters.failing = True
+    time.sleep(max(0.0, (row.due_at - utcnow()).total_seconds() - LEAD_S))
+    rig.client.start(rig.frontend)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not rig.worker.work_one():  # what a worker's loop does, polling every 1 ms
+            if time.monotonic() > deadline:
+                raise BenchError(f"{version} was not due within {RUN_TIMEOUT_S:g} s")
+            time.sleep(0.001)
+    finally:
+        probes = rig.client.stop()
+    row = deployment_row(rig.database, deployment)
+    if row.state != DeploymentState.ROLLED_BACK.value or "judge" not in (row.reason or ""):
+        raise BenchError(f"{version} ended {row.state}, not rolled back by the judge: {row.reason}")
+    verdict = rig.counters.answered
+    applied = next(a for a in rig.applied if a.began > verdict)
+    seen = probes.stable_only_since()
+    if applied.weights != ALL_STABLE or seen is None or probes.strays():
+        raise BenchError(
+            f"{version}: the rollback applied {applied.weights}; the client saw "
+            f"{len(probes.served)} answers, {probes.strays()} from neither slot, and "
+            f"{'no' if seen is None else 'a'} switch to stable only"
+        )
+    recorded = next(t for t in rig.timeline.commits if t > verdict)
+
+    def between(moments: list[float]) -> int:
+        return sum(verdict < t < applied.began for t in moments)
+
+    return Rollback(
+        verdict,
+        recorded,
+        applied,
+        seen,
+        between(rig.timeline.statements),
+        between(rig.timeline.checkouts),
+        between(rig.timeline.commits),
+    ), probes
+
+
+def bare_apply(rig: Rig) -> tuple[Bare, Probes]:
+    """The floor: one apply() of all traffic to stable from 50/50, nothing else around it."""
+    rig.traffic.apply(HALF)
+    rig.client.start(rig.frontend)
+    try:
+        time.sleep(FLOOR_LEAD_S)
+        began = time.perf_counter()
+        rig.traffic.apply(ALL_STABLE)
+        ended = time.perf_counter()
+    finally:
+        probes = rig.client.stop()
+    seen = probes.stable_only_since()
+    if seen is None or probes.strays():
+        raise BenchError("the client did not see a bare apply() switch to stable only")
+    return Bare(Applied(began, ended, ALL_STABLE), seen), probes
+
+
+def bench_store(label: str, url: str, proxy: HAProxy, client: Client, runs: int) -> StoreResult:
+    """A fresh store: the first release, then `runs` canaries rolled back, each followed by a
+    bare apply()."""
+    database = Database(url)
+    database.upgrade()
+    config = ROLLBACK_CONFIG.replace("SOCKET", str(proxy.socket))
+    with UnitOfWork(database) as uow:
+        apply_config(uow, load_config(config), actor="bench")
+    counters = Counters()
+    provider = FakeMetrics(counters)
+    applied: list[Applied] = []
+    real = traffic_factory()
+    worker = Worker(
+        database,
+        {"script": FakeDriver()},
+        name=f"bench-{label}",
+        traffic_for=lambda spec: TimedTraffic(real(spec), applied),
+        provider_for=lambda spec: provider,
+    )
+    slots = {STABLE: f"web-{STABLE}", CANDIDATE: f"web-{CANDIDATE}"}
+    frontend = urlsplit(proxy.url).port or 80
+    timeline = Timeline(database)
+    rig = Rig(
+        database,
+        worker,
+        counters,
+        applied,
+        timeline,
+        client,
+        frontend,
+        real(TrafficSpec("haproxy", str(proxy.socket), "web", slots)),
+    )
+    rollbacks, bares, round_trips = [], [], []
+    try:
+        first_release(rig)
+        for n in range(runs):
+            rollback, probes = roll_back_once(rig, f"1.1.{n}")
+            bare, more = bare_apply(rig)
+            rollbacks.append(rollback)
+            bares.append(bare)
+            for window in (probes, more):
+                round_trips += [b - a for a, b in zip(window.sent, window.answered, strict=True)]
+        print(f"  {label}: {runs} rollbacks", file=sys.stderr)
+    finally:
+        timeline.close()
+        database.dispose()
+    return StoreResult(label, rollbacks, bares, round_trips)
+
+
+@dataclass(frozen=True)
+class Rollbacks:
+    """Every database's rollbacks, what was not measured and why, and HAProxy's version."""
+
+    results: list[StoreResult]
+    missing: list[str]
+    proxy: str = ""
+
+
+def postgres_problem(admin: str) -> str | None:
+    try:
+        with psycopg.connect(admin, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def bench_postgres(admin_url: str, proxy: HAProxy, client: Client, runs: int) -> StoreResult:
+    """The same in a throwaway database `relman_bench_<random>`, dropped at the end."""
+    admin = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"relman_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        return bench_store("postgresql", url, proxy, client, runs)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_rollbacks(runs: int, postgres_url: str) -> Rollbacks:
+    haproxy = shutil.which("haproxy")
+    if haproxy is None:
+        return Rollbacks([], ["no haproxy on PATH (Debian's package: apt-get install haproxy)"])
+    proxy_version = subprocess.run(
+        [haproxy, "-v"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()[0]
+    use_tests()
+    from tests.e2e.infra import running_haproxy
+
+    results, missing = [], []
+    client = Client()
+    try:
+        servers = {"web": {f"web-{STABLE}": client.ports[0], f"web-{CANDIDATE}": client.ports[1]}}
+        with (
+            tempfile.TemporaryDirectory(prefix="relman-bench-") as tmp,
+            running_haproxy(Path(tmp), servers) as proxy,
+        ):
+            results.append(bench_store("sqlite", f"sqlite:///{tmp}/relman.db", proxy, client, runs))
+            admin = make_url(postgres_url).set(drivername="postgresql")
+            problem = postgres_problem(admin.render_as_string(hide_password=False))
+            if problem is None:
+                results.append(bench_postgres(postgres_url, proxy, client, runs))
+            else:
+                shown = make_url(postgres_url).render_as_string(hide_password=True)
+                missing.append(f"postgresql: not reachable at {shown} ({problem})")
+    finally:
+        client.close()
+    return Rollbacks(results, missing, proxy_version)
+
+
+def ms_stats(seconds: Sequence[float]) -> tuple[float, float, float]:
+    """Median, 95th percentile (inclusive quantiles) and maximum, in milliseconds."""
+    ms = sorted(1e3 * s for s in seconds)
+    p95 = statistics.quantiles(ms, n=20, method="inclusive")[-1] if len(ms) > 1 else ms[0]
+    return statistics.median(ms), p95, ms[-1]
+
+
+def rollback_totals(result: StoreResult) -> list[float]:
+    return [r.seen - r.verdict for r in result.rollbacks]
+
+
+def floor_ms(result: StoreResult) -> tuple[float, float, float]:
+    return ms_stats([b.applied.ended - b.applied.began for b in result.bares])
+
+
+def print_rollbacks(rollbacks: Rollbacks, runs: int) -> None:
+    print()
+    print(
+        "rollback through HAProxy: from the judge's failed verdict until a client's requests "
+        "land on the stable slot only"
+    )
+    if not rollbacks.results:
+        print(f"  not measured: {'; '.join(rollbacks.missing)}")
+        return
+    trips = [t for result in rollbacks.results for t in result.round_trips]
+    print(
+        f"  {rollbacks.proxy.split(' - ')[0]} on loopback, weights through its admin socket "
+        f"(relman.drivers.haproxy); per database {runs} canaries at 50% whose judge fails on "
+        "its second round, the worker in this thread (work_one every 1 ms until due), and a "
+        "bare apply() after each. The client: one request at a time through HAProxy's "
+        f"frontend, from a process of its own, {1e3 * statistics.median(trips):.2f} ms a "
+        "request (median)"
+    )
+    goal = f"under {GOAL_ROLLBACK_MS:g} ms"
+    print(
+        f"{'database':<12}{'runs':>5}{'verdict -> stable only, ms: median':>36}{'p95':>8}"
+        f"{'max':>8}{'floor: bare apply(), ms: median':>34}{'p95':>8}{'median/floor':>14}"
+        f"{goal:>14}"
+    )
+    for result in rollbacks.results:
+        median, p95, high = ms_stats(rollback_totals(result))
+        floor, floor_p95, _ = floor_ms(result)
+        met = "yes" if p95 < GOAL_ROLLBACK_MS else "NO"
+        print(
+            f"{result.database:<12}{len(result.rollbacks):>5}{median:>36.2f}{p95:>8.2f}"
+            f"{high:>8.2f}{floor:>34.3f}{floor_p95:>8.3f}{median / floor:>13.0f}x{met:>14}"
+        )
+    for line in rollbacks.missing:
+        print(f"  {line}")
+    print()
+    print(
+        "where the time goes, medians in ms; SQL statements, pool checkouts and commits counted "
+        "between the verdict and the weight command"
+    )
+    print(
+        f"{'database':<12}{'verdict -> failure committed':>30}{'-> weight command':>19}"
+        f"{'apply()':>9}{'-> client saw it':>18}{'statements':>12}{'checkouts':>11}"
+        f"{'commits':>9}{'client saw a bare apply()':>27}"
+    )
+    for result in rollbacks.results:
+        rows = result.rollbacks
+
+        def median_ms(values: Sequence[float]) -> float:
+            return 1e3 * statistics.median(values)
+
+        print(
+            f"{result.database:<12}{median_ms([r.recorded - r.verdict for r in rows]):>30.2f}"
+            f"{median_ms([r.applied.began - r.recorded for r in rows]):>19.2f}"
+            f"{median_ms([r.applied.ended - r.applied.began for r in rows]):>9.3f}"
+            f"{median_ms([r.seen - r.applied.ended for r in rows]):>18.2f}"
+            f"{statistics.median(r.statements for r in rows):>12g}"
+            f"{statistics.median(r.checkouts for r in rows):>11g}"
+            f"{statistics.median(r.commits for r in rows):>9g}"
+            f"{median_ms([b.seen - b.applied.began for b in result.bares]):>27.2f}"
+        )
+
+
+def rollback_goal_text(rollbacks: Rollbacks, add_s: float) -> str:
+    judge = f"the judge's own part: {add_s * 1e6:.1f} µs per add()"
+    head = f"failed verdict -> traffic back on stable through HAProxy under {GOAL_ROLLBACK_MS:g} ms"
+    if not rollbacks.results:
+        return f"{head}: not measured ({'; '.join(rollbacks.missing)}); {judge}"
+    parts = []
+    for result in rollbacks.results:
+        median, p95, high = ms_stats(rollback_totals(result))
+        met = "yes" if p95 < GOAL_ROLLBACK_MS else "NO"
+        parts.append(
+            f"{result.database} median {median:.1f} ms, p95 {p95:.1f}, max {high:.1f} {met}"
+        )
+    return f"{head}: {'; '.join(parts)} ({judge})"
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -455,13 +1074,16 @@ def traffic_text(traffic: Traffic) -> str:
     )
 
 
-def print_header(setup: Setup) -> None:
-    judge, traffic = setup.judge, setup.traffic
+def print_machine() -> None:
     print(
         f"machine: {os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} "
         f"{platform.release()}; python {platform.python_version()}; relman {relman_version()}; "
         f"{date.today()}; {load()}"
     )
+
+
+def print_header(setup: Setup) -> None:
+    judge, traffic = setup.judge, setup.traffic
     print(
         f"parameters: {setup.replays} replays of each kind of candidate, seed {setup.seed}; "
         f"canary at {pct(setup.share)} of {traffic_text(traffic)}; stable error rate "
@@ -588,10 +1210,18 @@ def issue_floor_text(setup: Setup) -> str:
     )
 
 
-def print_goals(setup: Setup, clean: list[Row], ladders: list[Ladder], add_s: float) -> None:
+def print_goals(
+    setup: Setup, judged: tuple[list[Row], list[Ladder]] | None, rollbacks: Rollbacks, add_s: float
+) -> None:
     print()
-    alpha = setup.judge.alpha
     print("goals (issue 5):")
+    if judged is not None:
+        print_judge_goals(setup, *judged)
+    print(f"  {rollback_goal_text(rollbacks, add_s)}")
+
+
+def print_judge_goals(setup: Setup, clean: list[Row], ladders: list[Ladder]) -> None:
+    alpha = setup.judge.alpha
     for row in clean:
         _, high = clopper_pearson(row.count(FAIL), len(row.outcomes))
         met = "yes" if row.share(FAIL) <= alpha else "NO"
@@ -606,14 +1236,6 @@ def print_goals(setup: Setup, clean: list[Row], ladders: list[Ladder], add_s: fl
             f"  2x within {GOAL_SPRT:g}x of the SPRT floor: {ladder.label:<42}{ratio:>6.2f}x {met}"
         )
     print(f"  {issue_floor_text(setup)}")
-    print(
-        f"  failed verdict -> traffic back on stable through HAProxy under "
-        f"{GOAL_ROLLBACK_MS:g} ms: not measured. relman's HAProxy traffic driver "
-        "(relman.drivers.haproxy) sets weights through the runtime API and the rollback plan "
-        "exists (relman.domain.strategies), but nothing connects a verdict to them yet: no "
-        "engine step runs an analysis and moves the traffic (issue 5), so there is no path from "
-        f"a verdict to stable to time. The judge's own part: {add_s * 1e6:.1f} µs per add()."
-    )
 
 
 def print_checks(setup: Setup, rows: dict[float, list[Row]]) -> None:
@@ -639,6 +1261,13 @@ def positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
+    return number
+
+
+def non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
     return number
 
 
@@ -673,6 +1302,16 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--failed-checks", type=positive, default=5, help="Flagger's analysis.threshold"
     )
+    parser.add_argument(
+        "--rollbacks",
+        type=non_negative,
+        default=20,
+        help="canaries rolled back through HAProxy per database (0: none)",
+    )
+    parser.add_argument(
+        "--postgres-url", default=DEFAULT_POSTGRES, help="an admin URL (skipped if unreachable)"
+    )
+    parser.add_argument("--rollback-only", action="store_true", help="skip the judge's replays")
     return parser.parse_args()
 
 
@@ -713,7 +1352,22 @@ def main() -> int:
     args = arguments()
     began = time.monotonic()
     setup = make_setup(args)
-    print_header(setup)
+    print_machine()
+    judged = None
+    if not args.rollback_only:
+        print_header(setup)
+        judged = replay_judges(setup, began)
+    rollbacks = Rollbacks([], ["skipped (--rollbacks 0)"])
+    if args.rollbacks:
+        rollbacks = bench_rollbacks(args.rollbacks, args.postgres_url)
+        print_rollbacks(rollbacks, args.rollbacks)
+    print_goals(setup, judged, rollbacks, judge_add_seconds(setup.judge))
+    print(f"total run time {time.monotonic() - began:.1f} s")
+    return 0
+
+
+def replay_judges(setup: Setup, began: float) -> tuple[list[Row], list[Ladder]]:
+    """The judge's replays and their tables; what the goals need of them."""
     ratios = (1.0, *REGRESSIONS)
     labels = coarse_labels(setup)
     coarse: dict[float, list[Row]] = {}
@@ -756,9 +1410,7 @@ def main() -> int:
         print(f"finer traffic: {traffic_text(setup.fine)}")
     print_checks(setup, coarse)
     clean = coarse[1.0][:3]  # the judge, with and without min_requests; the z-test every interval
-    print_goals(setup, clean, ladders, judge_add_seconds(setup.judge))
-    print(f"total run time {time.monotonic() - began:.1f} s")
-    return 0
+    return clean, ladders
 
 
 if __name__ == "__main__":

@@ -165,25 +165,41 @@ def test_no_token_and_no_server_have_their_own_exit_codes(server: Server) -> Non
 
 def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path) -> None:
     with running_server(tmp_path / "home", "--demo") as demo:
-        started = _json(demo.cli("deployments", "list", "--limit", "3", "--json"))["items"]
-        for deployment in started:  # the demo's promotions, run by the server's worker
-            ended = _json(demo.cli("deployments", "watch", str(deployment["id"]), "--json"))
-            if ended["service"] == "billing":  # it fails; its automatic rollback goes on
-                detail = _json(demo.cli("deployments", "show", str(ended["id"]), "--json"))
-                demo.cli("deployments", "watch", str(detail["rolled_back_by"]), "--json")
+        started = _json(demo.cli("deployments", "list", "--limit", "6", "--json"))["items"]
+        ended = {}
+        for deployment in reversed(started):  # the demo's promotions, run by its worker
+            watched = _json(demo.cli("deployments", "watch", str(deployment["id"]), "--json"))
+            shown = _json(demo.cli("deployments", "show", str(deployment["id"]), "--json"))
+            ended[(watched["service"], watched["version"])] = shown
+            if watched["service"] == "billing":  # it fails; its automatic rollback goes on
+                demo.cli("deployments", "watch", str(shown["rolled_back_by"]), "--json")
+        shop_url = _live_canary_url(demo)
+        with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
+            shop_answers = {client.get(shop_url).text.strip() for _ in range(20)}
         inventory = _json(demo.cli("status", "--json"))
         page = demo.cli("status").stdout
         brings = demo.cli(
             "notes", "--service", "web", "--env", "production", "--candidate", "3.2.0"
         )
         html = httpx.get(demo.url + "/").text
-    assert sorted((d["service"], d["environment"]) for d in started) == [
-        ("api", "production"),
-        ("billing", "production"),
-        ("web", "staging"),
+    assert sorted((d["service"], d["version"], d["environment"]) for d in started) == [
+        ("api", "1.4.0", "production"),
+        ("billing", "2.1.0", "production"),
+        ("shop", "1.0.0", "production"),
+        ("shop", "1.1.0", "production"),
+        ("shop", "1.2.0", "production"),
+        ("web", "3.2.0", "staging"),
     ]
+    # the live canary: a good release judged and promoted, a bad one rolled back by itself
+    good, bad = ended[("shop", "1.1.0")], ended[("shop", "1.2.0")]
+    assert good["state"] == "succeeded", good
+    assert {m["phase"] for m in good["measurements"] if m["step"] is not None} == {"successful"}
+    assert bad["state"] == "rolled_back", bad
+    assert bad["reason"].startswith("analysis shop-errors failed"), bad["reason"]
+    assert bad["weights"] == {"green": 100, "blue": 0}
+    assert shop_answers == {"hello from 1.1.0 (green)"}
     names = [s["name"] for s in inventory["services"]]
-    assert names == ["api", "billing", "docs-site", "web"]
+    assert names == ["api", "billing", "docs-site", "shop", "web"]
     assert [e["name"] for e in inventory["environments"]] == ["dev", "staging", "production"]
     cells = {s["name"]: s["cells"] for s in inventory["services"]}
     assert cells["api"]["production"]["version"] == "1.4.0"
@@ -200,6 +216,11 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path
     headings = [line.split()[1] for line in brings.stdout.splitlines() if line.startswith("## ")]
     assert headings == ["3.2.0", "3.1.1"]
     assert "- **checkout:** one-page checkout" in brings.stdout
+
+
+def _live_canary_url(server: Server) -> str:
+    log = (server.home.parent / f"serve-{server.url.rsplit(':', 1)[1]}.log").read_text()
+    return log.split("the demo's shop answers at ", 1)[1].split()[0]
 
 
 def test_version_and_help_need_no_server(tmp_path: Path) -> None:

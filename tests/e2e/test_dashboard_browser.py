@@ -61,7 +61,7 @@ def test_the_inventory_page_shows_what_runs_where(
     rows = page.locator("#inventory tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.service)"
     )
-    assert rows == ["api", "billing", "docs-site", "web"]
+    assert rows == ["api", "billing", "docs-site", "shop", "web"]
     billing_prod = page.locator('tr[data-service="billing"] td[data-environment="production"]')
     assert "2.0.3" in billing_prod.inner_text()  # 2.1.0 failed its check and was rolled back
     web_staging = page.locator('tr[data-service="web"] td[data-environment="staging"]')
@@ -69,7 +69,7 @@ def test_the_inventory_page_shows_what_runs_where(
     rows = page.locator("#deployments tbody tr")
     texts = [" ".join(t.split()) for t in rows.all_inner_texts()]
     assert any("billing 2.0.3 (rollback) production succeeded" in t for t in texts)
-    undone = rows.filter(has_text="rolled back").first
+    undone = rows.filter(has_text="billing 2.1.0").filter(has_text="rolled back").first
     assert "billing 2.1.0 production rolled back" in " ".join(undone.inner_text().split())
     state = undone.locator(".state")
     assert state.evaluate("el => getComputedStyle(el).color") == "rgb(154, 103, 0)"

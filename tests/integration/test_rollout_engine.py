@@ -18,7 +18,7 @@ from relman.errors import Conflict
 from relman.metrics.prometheus import MetricsUnavailable
 from relman.services.config_apply import apply_config
 from relman.services.deployments import control_deployment, deployment_detail
-from relman.services.promotions import promote
+from relman.services.promotions import promote, roll_back
 from relman.services.releases import create_release
 from relman.store.database import Database
 from relman.store.tables import AnalysisMeasurementRow
@@ -420,3 +420,37 @@ def test_rolling_deploys_targets_in_batches(rollouts: Rollouts) -> None:
         ("verify", "h3"),
     ]
     assert rollouts.traffic.applied == []
+
+
+def test_rolling_back_a_promoted_canary_switches_back_through_the_slots(rollouts: Rollouts) -> None:
+    rollouts.first_release()
+    canary = rollouts.promote("1.1.0")
+    rollouts.run()
+    rollouts.control(canary, "promote")
+    rollouts.run()
+    assert rollouts.state(canary) == "succeeded"
+
+    with UnitOfWork(rollouts.db, rollouts.clock) as uow:
+        back = roll_back(
+            uow, rollouts.worker.drivers, service="web", environment="production", actor="bob"
+        ).id
+    rollouts.run()
+
+    assert rollouts.state(back) == "succeeded"
+    assert rollouts.state(canary) == "rolled_back"
+    assert rollouts.traffic.weights == {"blue": 100, "green": 0}
+    assert [name for name, _ in rollouts.steps(back)] == [
+        "deploy blue",
+        "verify blue",
+        "traffic blue 0%, green 100%",
+        "traffic blue 100%, green 0%",
+        "promote blue",
+        "pause 0s",
+        "stop green",
+    ]
+    deployed = [(c.step, c.version, c.slot) for c in rollouts.driver.calls[-3:]]
+    assert deployed == [
+        ("deploy", "1.0.0", "blue"),
+        ("verify", "1.0.0", "blue"),
+        ("stop", "1.0.0", "green"),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,22 +47,32 @@ def serve(
     from relman.bootstrap import default_drivers, open_database, safe_url
     from relman.engine.worker import Worker
     from relman.services.demo import seed_demo, start_demo_promotions
+    from relman.services.live_demo import LiveCanary
 
     settings = Settings.from_env()
     listener = _bind(host, port)  # before touching the store: a busy port changes nothing
     database = open_database(settings)
     drivers = default_drivers()
-    seeded = seed_demo(database) if demo else False
+    seeded = seed_demo(database, state_dir=settings.home / "demo") if demo else False
+    live = LiveCanary(database)
+    shop = live.start() if demo else None  # its router must be up before its first rollout
     if seeded:
         start_demo_promotions(database, drivers)
     url = f"http://{host}:{port}"
-    started = {"url": url, "store": safe_url(settings.database_url), "demo_seeded": seeded}
+    started = {
+        "url": url,
+        "store": safe_url(settings.database_url),
+        "demo_seeded": seeded,
+        "demo_shop": shop,
+    }
 
     def render() -> None:
         if demo:
             err_console.print(
                 "Seeded the demo workspace." if seeded else "Store has services; demo not seeded."
             )
+        if shop:
+            err_console.print(f"Live canary: the demo's shop answers at {shop}", soft_wrap=True)
         err_console.print(f"relman serving on {url} (store: {started['store']})", soft_wrap=True)
 
     emit(started, as_json, render)
@@ -80,7 +90,7 @@ def serve(
         wake=worker.wake if worker else None,
     )
     config = uvicorn.Config(app, log_level="info", access_log=False)
-    server = _server_with_worker(config, worker) if worker else uvicorn.Server(config)
+    server = _server_with_worker(config, worker, live.stop)
     if worker:
         worker.start()
     server.run(sockets=[listener])
@@ -118,9 +128,12 @@ def upgrade(as_json: JsonOption = False) -> None:
     )
 
 
-def _server_with_worker(config: uvicorn.Config, worker: Worker) -> uvicorn.Server:
+def _server_with_worker(
+    config: uvicorn.Config, worker: Worker | None, then: Callable[[], None]
+) -> uvicorn.Server:
     """A uvicorn server that, on SIGTERM or Ctrl-C, lets the worker's running steps finish and
-    be recorded before the process ends; a second signal ends it at once."""
+    be recorded, then calls `then`, before the process ends (uvicorn raises the signal again
+    as it leaves); a second signal ends it at once."""
     import uvicorn
 
     class Serving(uvicorn.Server):
@@ -130,7 +143,9 @@ def _server_with_worker(config: uvicorn.Config, worker: Worker) -> uvicorn.Serve
                 try:
                     yield
                 finally:
-                    _stop_worker(worker)
+                    if worker is not None:
+                        _stop_worker(worker)
+                    then()
 
     return Serving(config)
 

@@ -53,11 +53,20 @@ from relman.domain.delivery import (
     parse_analysis,
     parse_strategy,
     parse_traffic,
+    strategy_to_dict,
 )
 from relman.domain.deployments import StepState
 from relman.domain.expressions import parse_expression
 from relman.domain.judge import Counts, JudgeState
-from relman.domain.strategies import SLOTS, AllAtOnce, PlanStep, plan_for, rollback_plan
+from relman.domain.strategies import (
+    SLOTS,
+    AllAtOnce,
+    BlueGreen,
+    PlanStep,
+    Rolling,
+    plan_for,
+    rollback_plan,
+)
 from relman.drivers.base import PlannedStep, StepResult, StepRun, Traffic
 from relman.engine.transitions import StepSpec, add_steps, note
 from relman.errors import RelmanError
@@ -71,6 +80,7 @@ __all__ = [
     "RolloutRunner",
     "Taken",
     "plan_rollout",
+    "rollback_settings",
     "rollout_settings",
     "skip_to_full_traffic",
     "start_rollback",
@@ -98,6 +108,17 @@ def rollout_settings(service_spec: Mapping[str, Any], environment: str) -> dict[
         "traffic": service_spec.get("traffic"),
         "analyses": _analyses_by_name(service_spec.get("analyses")),
     }
+
+
+def rollback_settings(rollout: Mapping[str, Any]) -> dict[str, Any]:
+    """The rollout of a rollback: a rolling service goes back batch by batch as it came; a
+    canary or blue-green one goes back like a blue-green deployment that promotes itself and
+    stops the slot it leaves at once (no steps, no analysis: the way back is not judged)."""
+    strategy = parse_strategy(rollout["strategy"], rollout["environment"])
+    if isinstance(strategy, Rolling):
+        return dict(rollout)
+    quick = BlueGreen(auto_promote=True, scale_down_delay=timedelta(0))
+    return {**rollout, "strategy": strategy_to_dict(quick)}
 
 
 def plan_rollout(
@@ -171,8 +192,13 @@ def start_rollback(uow: UnitOfWork, row: DeploymentRow, reason: str, actor: str)
     (and nothing done) when there is nothing to go back to or it was promoted already."""
     spec = dict(row.spec or {})
     candidate, stable = spec.get("slot"), spec.get("stable_slot")
-    if "rollout" not in spec or spec.get("promoted") or spec.get("rollback"):
-        return False
+    if (
+        row.kind != "deploy"
+        or "rollout" not in spec
+        or spec.get("promoted")
+        or spec.get("rollback")
+    ):
+        return False  # a rollback that fails stops for a person
     back = rollback_plan(candidate, stable)
     if not back:
         return False
@@ -184,7 +210,7 @@ def start_rollback(uow: UnitOfWork, row: DeploymentRow, reason: str, actor: str)
         ):
             step.state = StepState.SKIPPED.value
             step.finished_at = uow.clock()
-            step.summary = f"skipped: rolling back ({reason})"
+            step.summary = "skipped: rolled back"
     assert candidate is not None
     assert stable is not None
     weights = _weights(stable, 100)

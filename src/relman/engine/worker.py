@@ -293,9 +293,8 @@ class Worker:
                 return claim
 
     def _admit(self, uow: UnitOfWork, row: DeploymentRow) -> None:
-        current = None
+        current = current_deployment(uow, row.service_id, row.environment_id)
         if row.kind == "deploy":
-            current = current_deployment(uow, row.service_id, row.environment_id)
             row.previous_release_id = current.release_id if current else None
         move(uow, row, DeploymentState.RUNNING, actor=SYSTEM)
         uow.session.flush()  # the one-per-cell index judges the move here
@@ -586,7 +585,9 @@ class Worker:
             )
             return None
         step.state = StepState.FAILED.value
-        reason = f"step '{step.name}' failed: {result.summary}"
+        # the engine's own steps say what failed themselves ("analysis errors failed: …")
+        reason = result.summary if step.kind in ENGINE_KINDS else f"step '{step.name}' failed: "
+        reason += "" if step.kind in ENGINE_KINDS else result.summary
         if row.state == DeploymentState.RUNNING.value and start_rollback(uow, row, reason, SYSTEM):
             uow.session.flush()
             steps = steps_of(uow, row.id, row.cursor)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -16,8 +17,10 @@ from relman.domain.config import DEFAULT_NOTES
 from relman.domain.notes import read_changes
 from relman.domain.releases import ReleaseContent
 from relman.drivers.base import Driver
+from relman.drivers.process import default_state_dir
 from relman.services.config_apply import apply_config
 from relman.services.deployments import record_deployment
+from relman.services.live_demo import demo_settings
 from relman.services.notes import render_markdown, sections_data
 from relman.services.promotions import promote
 from relman.services.releases import ContainedCommit, ReleaseHistory, create_release
@@ -71,7 +74,7 @@ _HISTORY = [
 ]
 
 
-def seed_demo(database: Database, clock: Clock = utcnow) -> bool:
+def seed_demo(database: Database, clock: Clock = utcnow, state_dir: Path | None = None) -> bool:
     """Fill an empty store with the demo workspace, all in one transaction; leave a store
     that has services alone.
 
@@ -84,6 +87,8 @@ def seed_demo(database: Database, clock: Clock = utcnow) -> bool:
             return False
         with uow.batch():
             text = resources.files("relman.demo").joinpath("relman.yaml").read_text()
+            for token, value in demo_settings(state_dir or default_state_dir() / "demo").items():
+                text = text.replace(token, value)
             apply_config(uow, load_config(text, "demo/relman.yaml"), actor=ACTOR)
             registered: set[tuple[str, str]] = set()
             for step in sorted([*_HISTORY, *_UNDEPLOYED], key=lambda s: -s.days_ago):
@@ -133,7 +138,10 @@ _COMMITS: dict[tuple[str, str], list[str]] = {
     ],
 }
 # Registered, never deployed: promoting web 3.2.0 to production brings 3.1.1 along.
-_UNDEPLOYED = [_Step(6.5, "web", "3.1.1", "staging")]
+_UNDEPLOYED = [
+    _Step(6.5, "web", "3.1.1", "staging"),
+    *(_Step(0.2, "shop", version, "production") for version in ("1.0.0", "1.1.0", "1.2.0")),
+]
 
 
 def _register(uow: UnitOfWork, step: _Step) -> None:
@@ -166,11 +174,16 @@ def _digest(step: _Step) -> str:
 
 
 # Run for real when the demo starts: two go through, billing 2.1.0 fails its health check in
-# production and is rolled back by itself (production has on_failure: rollback).
+# production and is rolled back by itself (production has on_failure: rollback). shop is the
+# live canary (services/live_demo.py): 1.0.0 goes straight to full traffic, 1.1.0 is judged and
+# promoted, 1.2.0 fails 40% of its requests and is rolled back by itself.
 DEMO_PROMOTIONS = [
     ("api", "1.4.0", "production"),
     ("web", "3.2.0", "staging"),
     ("billing", "2.1.0", "production"),
+    ("shop", "1.0.0", "production"),
+    ("shop", "1.1.0", "production"),
+    ("shop", "1.2.0", "production"),
 ]
 
 

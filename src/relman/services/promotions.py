@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from relman.domain.deployments import ACTIVE_STATES, DeploymentState
 from relman.domain.lifecycles import check_promotion, lifecycle_from_dict
 from relman.drivers.base import Driver
-from relman.engine.rollout import rollout_settings
+from relman.engine.rollout import rollback_settings, rollout_settings
 from relman.engine.transitions import (
     NewDeployment,
     create_deployment,
@@ -137,9 +137,13 @@ def roll_back(
         )
     target = _rollback_target(uow, service_row, env_row, current, to_version)
     driver, settings = _driver_of(drivers, service_row)
+    new = planned_rollback(current, target.id, driver, settings)
+    rollout = rollout_settings(service_row.spec, env_row.name)
+    if rollout:  # back through the slots: the plan is made when it starts
+        new = replace(new, plan=[], rollout=rollback_settings(rollout))
     row = create_deployment(
         uow,
-        planned_rollback(current, target.id, driver, settings),
+        new,
         actor=actor,
         reason=f"roll back deployment {current.id}",
     )
