@@ -615,6 +615,9 @@ def serve_probes(conn: Connection) -> None:
     use_tests()
     from tests.e2e.servers import tiny_http_server
 
+    if os.environ.get("NICE"):
+        os.nice(int(os.environ["NICE"]))
+
     servers = [tiny_http_server(slot) for slot in (STABLE, CANDIDATE)]
     conn.send([int(server.server_address[1]) for server in servers])
     try:
@@ -646,6 +649,8 @@ def probe(conn: Connection, port: int) -> Probes:
     try:
         while not conn.poll() and time.perf_counter() < deadline:
             ask()
+            if os.environ.get("GAP"):
+                time.sleep(float(os.environ["GAP"]))
         conn.recv()  # "stop"
         for _ in range(MIN_AFTER):
             ask()

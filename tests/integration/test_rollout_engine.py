@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from relman.configfile import load_config
 from relman.domain.releases import ReleaseContent
+from relman.drivers.base import StepRun
 from relman.engine.worker import Worker, WorkerOptions
 from relman.errors import Conflict
 from relman.metrics.prometheus import MetricsUnavailable
@@ -57,6 +58,19 @@ services:
           - pause: {}
         background_analysis: background
       edge: {type: rolling, targets: [h1, h2, h3], batch: 2}
+  - name: cart
+    lifecycle: default
+    run:
+      driver: script
+      deploy: ["./start.sh", "{version}", "{slot}"]
+      stop: ["./stop.sh", "{slot}"]
+    traffic: {driver: haproxy, socket: /tmp/none.sock, backend: cart,
+              slots: {blue: cart-blue, green: cart-green}}
+    strategies:
+      production:
+        type: canary
+        steps: [{set_weight: 10}, {pause: 30s}]
+        background_analysis: undecided
 analyses:
   - name: error-rate
     provider: {type: prometheus, address: "http://127.0.0.1:9"}
@@ -79,6 +93,15 @@ analyses:
     metrics:
       - name: vs-stable
         judge: {type: sequential, min_requests: 100}
+        requests: 'requests{slot="{slot}"}'
+        errors: 'errors_total{slot="{slot}"}'
+  - name: undecided
+    provider: {type: prometheus, address: "http://127.0.0.1:9"}
+    interval: 10s
+    count: 2
+    metrics:
+      - name: vs-stable
+        judge: {type: sequential, min_requests: 1000000000}
         requests: 'requests{slot="{slot}"}'
         errors: 'errors_total{slot="{slot}"}'
 """
@@ -134,14 +157,14 @@ class Rollouts:
             timers_follow_clock=True,
         )
 
-    def promote(self, version: str, env: str = "production") -> int:
+    def promote(self, version: str, env: str = "production", service: str = "web") -> int:
         with UnitOfWork(self.db, self.clock) as uow:
-            create_release(uow, "web", ReleaseContent.build(version), actor="ci")
+            create_release(uow, service, ReleaseContent.build(version), actor="ci")
         with UnitOfWork(self.db, self.clock) as uow:
             row = promote(
                 uow,
                 self.worker.drivers,
-                service="web",
+                service=service,
                 version=version,
                 environment=env,
                 actor="alice",
@@ -185,9 +208,9 @@ class Rollouts:
                 )
             )
 
-    def first_release(self) -> int:
+    def first_release(self, service: str = "web") -> int:
         """1.0.0 to production: nothing is stable yet, so it goes straight to 100% in blue."""
-        first = self.promote("1.0.0")
+        first = self.promote("1.0.0", service=service)
         self.run()
         assert self.state(first) == "succeeded"
         return first
@@ -444,9 +467,9 @@ def test_rolling_back_a_promoted_canary_switches_back_through_the_slots(rollouts
         "verify blue",
         "traffic blue 0%, green 100%",
         "traffic blue 100%, green 0%",
-        "promote blue",
         "pause 0s",
         "stop green",
+        "promote blue",
     ]
     deployed = [(c.step, c.version, c.slot) for c in rollouts.driver.calls[-3:]]
     assert deployed == [
@@ -454,3 +477,66 @@ def test_rolling_back_a_promoted_canary_switches_back_through_the_slots(rollouts
         ("verify", "1.0.0", "blue"),
         ("stop", "1.0.0", "green"),
     ]
+
+
+def test_blue_green_switches_back_at_once_when_aborted_before_the_old_slot_stops(
+    rollouts: Rollouts,
+) -> None:
+    rollouts.promote("1.0.0", "staging")
+    rollouts.run()
+    candidate = rollouts.promote("1.1.0", "staging")
+    rollouts.run()
+    rollouts.run(5)
+    rollouts.control(candidate, "resume")
+    rollouts.run()  # all traffic on green; blue kept for 30 s
+    assert rollouts.traffic.weights == {"green": 100, "blue": 0}
+
+    rollouts.control(candidate, "abort")
+    rollouts.run()
+
+    assert rollouts.state(candidate) == "rolled_back"
+    assert rollouts.traffic.weights == {"blue": 100, "green": 0}
+    assert (rollouts.driver.calls[-1].step, rollouts.driver.calls[-1].slot) == ("stop", "green")
+
+
+def test_promote_waits_until_the_candidate_is_deployed_and_verified(rollouts: Rollouts) -> None:
+    rollouts.first_release()
+    refusals: list[str] = []
+
+    def promote_now(run: StepRun) -> None:  # a person, while the candidate is being deployed
+        try:
+            rollouts.control(canary, "promote")
+        except Conflict as exc:
+            refusals.append(exc.message)
+
+    rollouts.driver.during = promote_now
+    canary = rollouts.promote("1.1.0")
+    rollouts.run()
+
+    assert refusals[0] == (
+        f"Deployment {canary} has not yet deployed and verified its candidate (it is at "
+        "deploy green); promote once the candidate takes traffic"
+    )
+    assert rollouts.traffic.weights == {"green": 10, "blue": 90}  # it went on as planned
+
+
+def test_an_undecided_background_analysis_waits_for_a_person_whose_resume_accepts_it(
+    rollouts: Rollouts,
+) -> None:
+    rollouts.first_release("cart")
+    canary = rollouts.promote("1.1.0", service="cart")
+    rollouts.run()
+    rollouts.run(10)  # the second background measurement: still undecided, and that was all
+
+    detail = rollouts.detail(canary)
+    assert detail.view.row.state == "paused"
+    assert "background analysis undecided inconclusive" in (detail.view.row.reason or "")
+    assert rollouts.steps(canary)[2] == ("pause 30s", "running")
+
+    rollouts.control(canary, "resume")
+    rollouts.run()
+    assert rollouts.state(canary) == "running"  # the pause goes on to its end
+    rollouts.run(20)
+
+    assert rollouts.state(canary) == "succeeded"
+    assert len([m for m in rollouts.measurements(canary) if m.position is None]) == 2

@@ -90,11 +90,11 @@ def test_blue_green_previews_at_0_waits_for_a_person_then_switches_and_keeps_the
         "pause",
         "weight 100",
         "analysis error-rate",
-        "promote",
         "pause 5m",
         "stop",
+        "promote",
     ]
-    assert plan.steps[-1].slot == "green"  # the old slot, stopped last
+    assert plan.steps[-2].slot == "green"  # the old slot, kept for a switch back until then
     assert plan.steps[0].slot == "blue"
 
 
@@ -105,9 +105,9 @@ def test_blue_green_with_auto_promote_does_not_wait() -> None:
         "verify",
         "weight 0",
         "weight 100",
-        "promote",
         "pause 30s",
         "stop",
+        "promote",
     ]
 
 

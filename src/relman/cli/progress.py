@@ -78,11 +78,8 @@ def render_deployment(d: dict[str, Any], *, events: int = 3, measurements: bool 
         parts.append(Text(f"  {d['reason']}", style="dim"))
     if d.get("weights"):
         weights = ", ".join(f"{slot} {weight}%" for slot, weight in d["weights"].items())
-        parts.append(
-            Text(
-                f"  traffic: {weights} (candidate {d['candidate_slot']}, stable {d['stable_slot']})"
-            )
-        )
+        stable = f"stable {d['stable_slot']}" if d.get("stable_slot") else "nothing stable before"
+        parts.append(Text(f"  traffic: {weights} (candidate {d['candidate_slot']}, {stable})"))
     steps = Table.grid(padding=(0, 1))
     for step in d.get("steps", []):
         mark, style = _STEP_MARK.get(step["state"], ("?", ""))

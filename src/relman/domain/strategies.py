@@ -25,8 +25,8 @@ Strategies:
   100% once deployed and verified.
 - **blue-green**: deploy to the idle slot at weight 0 (a preview), verify, the optional
   `pre_promotion_analysis`, a pause for a person unless `auto_promote`, all traffic at once,
-  the optional `post_promotion_analysis`, promote, then after `scale_down_delay` stop the old
-  slot.
+  the optional `post_promotion_analysis`, then after `scale_down_delay` stop the old slot and
+  promote (until the old slot stops, a failure or an abort switches straight back to it).
 - **rolling**: the targets in batches (`batch` a count, or a percentage like "25%"), each
   deployed then verified.
 
@@ -195,9 +195,11 @@ def _blue_green(strategy: BlueGreen, candidate: str, stable: str) -> tuple[PlanS
     steps.append(PlanStep("weight", slot=candidate, weight=100))
     if strategy.post_promotion_analysis:
         steps.append(PlanStep("analysis", analysis=strategy.post_promotion_analysis))
-    steps.append(PlanStep("promote", slot=candidate))
+    # Until the old slot is stopped, a failure or an abort switches straight back to it: so
+    # the candidate is promoted (becomes the stable slot) only after that.
     steps.append(PlanStep("pause", duration=strategy.scale_down_delay))
     steps.append(PlanStep("stop", slot=stable))
+    steps.append(PlanStep("promote", slot=candidate))
     return tuple(steps)
 
 

@@ -69,7 +69,7 @@ from relman.domain.strategies import (
 )
 from relman.drivers.base import PlannedStep, StepResult, StepRun, Traffic
 from relman.engine.transitions import StepSpec, add_steps, note
-from relman.errors import RelmanError
+from relman.errors import Conflict, RelmanError
 from relman.metrics import MetricProvider
 from relman.store.tables import AnalysisMeasurementRow, DeploymentRow, DeploymentStepRow
 from relman.store.unit_of_work import UnitOfWork
@@ -203,6 +203,8 @@ def start_rollback(uow: UnitOfWork, row: DeploymentRow, reason: str, actor: str)
     if not back:
         return False
     steps = steps_of_row(uow.session, row.id)
+    if any(_stopped(step, stable) for step in steps):
+        return False  # the old slot is gone: there is nothing to switch back to
     for step in steps:
         if step.position >= row.cursor and step.state in (
             StepState.PENDING.value,
@@ -234,6 +236,15 @@ def start_rollback(uow: UnitOfWork, row: DeploymentRow, reason: str, actor: str)
     return True
 
 
+def _stopped(step: DeploymentStepRow, slot: str | None) -> bool:
+    params = step.params or {}
+    return (
+        step.state == StepState.SUCCEEDED.value
+        and params.get("action") == "stop"
+        and params.get("slot") == slot
+    )
+
+
 def skip_to_full_traffic(uow: UnitOfWork, row: DeploymentRow, actor: str) -> str | None:
     """Skip the steps before the one that gives the candidate all traffic; the steps after it
     (a blue-green's post-promotion analysis, promote, scale-down) still run. Returns that
@@ -253,6 +264,13 @@ def skip_to_full_traffic(uow: UnitOfWork, row: DeploymentRow, actor: str) -> str
     )
     if full is None or spec.get("rollback"):
         return None
+    unready = [s for s in steps if row.cursor <= s.position < full.position and s.kind == "run"]
+    if unready:
+        raise Conflict(
+            f"Deployment {row.id} has not yet deployed and verified its candidate (it is at "
+            f"{unready[0].name}); promote once the candidate takes traffic",
+            details={"id": row.id, "step": unready[0].name},
+        )
     for step in steps:
         if row.cursor <= step.position < full.position:
             step.state = StepState.SKIPPED.value
@@ -328,6 +346,16 @@ class RolloutRunner:
         self.provider_for = provider_for
 
     def run(self, step: StepContext, now: datetime) -> Outcome:
+        if step.released and step.spec.get("background_held"):
+            # the person accepted what the background analysis could not decide: it stops,
+            # and the step goes on where it was
+            accepted = {"background_held": None, "background_passed": True}
+            step = replace(step, released=False, spec={**step.spec, **accepted})
+            outcome = self._run(step, now)
+            return replace(outcome, spec={**accepted, **outcome.spec})
+        return self._run(step, now)
+
+    def _run(self, step: StepContext, now: datetime) -> Outcome:
         try:
             if step.kind == "weight":
                 return self._weight(step, now)
@@ -410,6 +438,9 @@ class RolloutRunner:
         taken, status, due = background
         outcome = replace(outcome, measurements=(*outcome.measurements, *taken))
         name = f"background analysis {step.spec.get('background')}"
+        if status.phase is RunPhase.INCONCLUSIVE:
+            ended = _ended(name, status, outcome.measurements)
+            return replace(ended, spec={**outcome.spec, "background_held": True})
         if status.phase is RunPhase.SUCCESSFUL:  # it has said all it will: the step goes on
             passed = f"{name} passed: {status.reason}"
             spec = {**outcome.spec, "background_passed": True}

@@ -472,12 +472,12 @@ class Worker:
                 note(uow, row.id, f"step {step.name}: {line}", kind="step", step=step.name)
             if outcome.spec:
                 row.spec = {**(row.spec or {}), **outcome.spec}
+            if claim.released:  # the person's resume is used up by this claim
+                row.spec = {**(row.spec or {}), "hold": None}
             if result.ok and (outcome.wait_until is not None or outcome.hold is not None):
                 self._wait(uow, row, outcome)
                 uow.commit()
                 return None
-            if claim.released:
-                row.spec = {**(row.spec or {}), "hold": None}
             step.finished_at = uow.clock()
             _note_outcome(uow, claim, result)
             following = None
