@@ -1326,7 +1326,7 @@ def test_the_progressive_delivery_example_of_the_user_guide_is_valid() -> None:
     document = load_config(example)
     service = document.services[0]
     assert set(service.strategies) == {"staging", "production", "edge"}
-    assert list(service.analyses) == ["smoke", "error-rate"]
+    assert list(service.analyses) == ["smoke", "error-rate", "vs-stable"]
 
 
 def test_the_user_guide_shows_what_relman_really_prints_for_its_bad_delivery_example() -> None:
