@@ -1,8 +1,10 @@
-"""Benchmark the sequential canary judge against a fixed-horizon test checked at every interval.
+"""Benchmark the sequential canary judge against a fixed-horizon test checked at every interval,
+and time the rollback a failed verdict starts, through a real HAProxy.
 
     .venv/bin/python bench/canary.py [--replays 5000] [--seed 1] [--interval-requests 2500]
                                      [--canary-share 0.1] [--baseline 0.01] [--alpha 0.01]
                                      [--beta 0.1] [--min-requests 1000] [--max-intervals 60]
+                                     [--rollbacks 20] [--postgres-url URL] [--rollback-only]
 
 Synthetic traffic from a seeded random.Random: in each interval the candidate serves
 `--canary-share` of `--interval-requests` and the stable version the rest; each side's errors
@@ -25,8 +27,18 @@ analysis of at most `--max-intervals` intervals, judged on the same traffic by:
 Then the judge alone on finer traffic (about five errors an interval, the same horizon in
 requests) and the SPRT fed one error at a time (no intervals at all): these separate what
 interval ends and min_requests add from the test itself. The floor is Wald's expected sample
-size, SequentialJudge.expected_errors. The script prints figures and ratios measured in the
-same run; it asserts nothing about them.
+size, SequentialJudge.expected_errors.
+
+Then (`--rollbacks` N, 20 by default; 0 skips it) the time from the judge's failed verdict to
+traffic back on the stable slot, end to end: relman's Worker, its HAProxyTraffic driving Debian's
+HAProxy on loopback through the admin socket, and the store (SQLite in a temp dir, then a
+throwaway PostgreSQL database when `--postgres-url` answers). Per database, N canaries at 50%
+whose judge (a FakeMetrics provider) fails on its second round. The clock starts when the
+provider gives the judge its last figure and stops when a client sending one request at a time
+through HAProxy's frontend gets the first answer of the run of answers from stable alone that
+lasts to the end. Beside each, the floor: one bare HAProxyTraffic.apply() of the same weights.
+
+The script prints figures and ratios measured in the same run; it asserts nothing about them.
 """
 
 from __future__ import annotations
@@ -615,9 +627,6 @@ def serve_probes(conn: Connection) -> None:
     use_tests()
     from tests.e2e.servers import tiny_http_server
 
-    if os.environ.get("NICE"):
-        os.nice(int(os.environ["NICE"]))
-
     servers = [tiny_http_server(slot) for slot in (STABLE, CANDIDATE)]
     conn.send([int(server.server_address[1]) for server in servers])
     try:
@@ -649,8 +658,6 @@ def probe(conn: Connection, port: int) -> Probes:
     try:
         while not conn.poll() and time.perf_counter() < deadline:
             ask()
-            if os.environ.get("GAP"):
-                time.sleep(float(os.environ["GAP"]))
         conn.recv()  # "stop"
         for _ in range(MIN_AFTER):
             ask()
@@ -674,9 +681,12 @@ class Client:
         self.ports: list[int] = self._receive(60)
 
     def _receive(self, seconds: float) -> Any:
-        if not self.conn.poll(seconds):
-            raise BenchError(f"the client process did not answer within {seconds:g} s")
-        return self.conn.recv()
+        try:
+            if self.conn.poll(seconds):
+                return self.conn.recv()
+        except EOFError:
+            raise BenchError("the client process ended; its traceback is above") from None
+        raise BenchError(f"the client process did not answer within {seconds:g} s")
 
     def start(self, port: int) -> None:
         self.conn.send(port)
@@ -700,7 +710,7 @@ class Client:
 # --- one database
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rig:
     """What one database's rollbacks run on. `traffic` is a second HAProxyTraffic on the same
     backend, for the bare applies."""
@@ -840,11 +850,9 @@ def bare_apply(rig: Rig) -> tuple[Bare, Probes]:
     return Bare(Applied(began, ended, ALL_STABLE), seen), probes
 
 
-def bench_store(label: str, url: str, proxy: HAProxy, client: Client, runs: int) -> StoreResult:
-    """A fresh store: the first release, then `runs` canaries rolled back, each followed by a
-    bare apply()."""
-    database = Database(url)
-    database.upgrade()
+def make_rig(label: str, database: Database, proxy: HAProxy, client: Client) -> Rig:
+    """The config (the service's traffic on `proxy`'s admin socket) and a worker whose traffic
+    driver is relman's own, timed."""
     config = ROLLBACK_CONFIG.replace("SOCKET", str(proxy.socket))
     with UnitOfWork(database) as uow:
         apply_config(uow, load_config(config), actor="bench")
@@ -860,33 +868,35 @@ def bench_store(label: str, url: str, proxy: HAProxy, client: Client, runs: int)
         provider_for=lambda spec: provider,
     )
     slots = {STABLE: f"web-{STABLE}", CANDIDATE: f"web-{CANDIDATE}"}
+    bare = real(TrafficSpec("haproxy", str(proxy.socket), "web", slots))
     frontend = urlsplit(proxy.url).port or 80
-    timeline = Timeline(database)
-    rig = Rig(
-        database,
-        worker,
-        counters,
-        applied,
-        timeline,
-        client,
-        frontend,
-        real(TrafficSpec("haproxy", str(proxy.socket), "web", slots)),
-    )
-    rollbacks, bares, round_trips = [], [], []
+    return Rig(database, worker, counters, applied, Timeline(database), client, frontend, bare)
+
+
+def bench_store(label: str, url: str, proxy: HAProxy, client: Client, runs: int) -> StoreResult:
+    """A fresh store: the first release, then `runs` canaries rolled back, each followed by a
+    bare apply()."""
+    database = Database(url)
+    result = StoreResult(label, [], [], [])
     try:
-        first_release(rig)
-        for n in range(runs):
-            rollback, probes = roll_back_once(rig, f"1.1.{n}")
-            bare, more = bare_apply(rig)
-            rollbacks.append(rollback)
-            bares.append(bare)
-            for window in (probes, more):
-                round_trips += [b - a for a, b in zip(window.sent, window.answered, strict=True)]
-        print(f"  {label}: {runs} rollbacks", file=sys.stderr)
+        database.upgrade()
+        rig = make_rig(label, database, proxy, client)
+        try:
+            first_release(rig)
+            for n in range(runs):
+                rollback, probes = roll_back_once(rig, f"1.1.{n}")
+                bare, more = bare_apply(rig)
+                result.rollbacks.append(rollback)
+                result.bares.append(bare)
+                for window in (probes, more):
+                    pairs = zip(window.sent, window.answered, strict=True)
+                    result.round_trips.extend(answered - sent for sent, answered in pairs)
+        finally:
+            rig.timeline.close()
     finally:
-        timeline.close()
         database.dispose()
-    return StoreResult(label, rollbacks, bares, round_trips)
+    print(f"  {label}: {runs} rollbacks", file=sys.stderr)
+    return result
 
 
 @dataclass(frozen=True)
@@ -924,9 +934,12 @@ def bench_rollbacks(runs: int, postgres_url: str) -> Rollbacks:
     haproxy = shutil.which("haproxy")
     if haproxy is None:
         return Rollbacks([], ["no haproxy on PATH (Debian's package: apt-get install haproxy)"])
-    proxy_version = subprocess.run(
-        [haproxy, "-v"], capture_output=True, text=True, check=False
-    ).stdout.splitlines()[0]
+    clock = time.get_clock_info("perf_counter").implementation
+    if "CLOCK_MONOTONIC" not in clock:
+        return Rollbacks([], [f"perf_counter is {clock} here, not one clock for all processes"])
+    said = subprocess.run([haproxy, "-v"], capture_output=True, text=True, check=False).stdout
+    words = said.split()  # "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/"
+    proxy_version = words[2] if len(words) > 2 else "?"
     use_tests()
     from tests.e2e.infra import running_haproxy
 
@@ -976,13 +989,15 @@ def print_rollbacks(rollbacks: Rollbacks, runs: int) -> None:
         print(f"  not measured: {'; '.join(rollbacks.missing)}")
         return
     trips = [t for result in rollbacks.results for t in result.round_trips]
+    print(f"  HAProxy {rollbacks.proxy} on loopback, weights through its admin socket")
     print(
-        f"  {rollbacks.proxy.split(' - ')[0]} on loopback, weights through its admin socket "
-        f"(relman.drivers.haproxy); per database {runs} canaries at 50% whose judge fails on "
-        "its second round, the worker in this thread (work_one every 1 ms until due), and a "
-        "bare apply() after each. The client: one request at a time through HAProxy's "
-        f"frontend, from a process of its own, {1e3 * statistics.median(trips):.2f} ms a "
-        "request (median)"
+        f"  per database: {runs} canaries at 50% whose judge fails on its second round, each "
+        "followed by a bare apply()"
+    )
+    print("  the worker: relman's, in this thread (work_one every 1 ms until the round is due)")
+    print(
+        "  the client: one request at a time through HAProxy's frontend, from its own process, "
+        f"{1e3 * statistics.median(trips):.2f} ms a request (median)"
     )
     goal = f"under {GOAL_ROLLBACK_MS:g} ms"
     print(
@@ -1362,7 +1377,7 @@ def main() -> int:
     if not args.rollback_only:
         print_header(setup)
         judged = replay_judges(setup, began)
-    rollbacks = Rollbacks([], ["skipped (--rollbacks 0)"])
+    rollbacks = Rollbacks([], ["--rollbacks 0"])
     if args.rollbacks:
         rollbacks = bench_rollbacks(args.rollbacks, args.postgres_url)
         print_rollbacks(rollbacks, args.rollbacks)

@@ -68,11 +68,14 @@ class Server:
 
 
 @contextmanager
-def running_server(home: Path, *extra_args: str) -> Iterator[Server]:
+def running_server(
+    home: Path, *extra_args: str, env_extra: dict[str, str] | None = None
+) -> Iterator[Server]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELMAN_")}
     env["RELMAN_HOME"] = str(home)
+    env.update(env_extra or {})
     log = (home.parent / f"serve-{port}.log").open("wb")
     process = subprocess.Popen(
         [RELMAN, "serve", "--host", "127.0.0.1", "--port", str(port), *extra_args],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,8 +164,20 @@ def test_no_token_and_no_server_have_their_own_exit_codes(server: Server) -> Non
     assert "Cannot reach the relman server" in unreachable.stderr
 
 
-def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path) -> None:
-    with running_server(tmp_path / "home", "--demo") as demo:
+@pytest.mark.parametrize(
+    ("traffic", "through"),
+    [
+        ("haproxy", "HAProxy, judged from Prometheus"),
+        ("router", "relman's development router, judged from the builtin metrics"),
+    ],
+)
+def test_the_demo_server_shows_a_real_matrix_after_its_promotions(
+    tmp_path: Path, traffic: str, through: str
+) -> None:
+    if traffic == "haproxy" and not (shutil.which("haproxy") and shutil.which("prometheus")):
+        pytest.skip("HAProxy or Prometheus is not installed ('make test' installs both)")
+    env = {"RELMAN_DEMO_TRAFFIC": traffic}
+    with running_server(tmp_path / "home", "--demo", env_extra=env) as demo:
         started = _json(demo.cli("deployments", "list", "--limit", "6", "--json"))["items"]
         ended = {}
         for deployment in reversed(started):  # the demo's promotions, run by its worker
@@ -173,7 +186,7 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path
             ended[(watched["service"], watched["version"])] = shown
             if watched["service"] == "billing":  # it fails; its automatic rollback goes on
                 demo.cli("deployments", "watch", str(shown["rolled_back_by"]), "--json")
-        shop_url = _live_canary_url(demo)
+        shop_url, shop_through = _live_canary(demo)
         with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
             shop_answers = {client.get(shop_url).text.strip() for _ in range(20)}
         inventory = _json(demo.cli("status", "--json"))
@@ -198,6 +211,7 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path
     assert bad["reason"].startswith("analysis shop-errors failed"), bad["reason"]
     assert bad["weights"] == {"green": 100, "blue": 0}
     assert shop_answers == {"hello from 1.1.0 (green)"}
+    assert shop_through == through
     names = [s["name"] for s in inventory["services"]]
     assert names == ["api", "billing", "docs-site", "shop", "web"]
     assert [e["name"] for e in inventory["environments"]] == ["dev", "staging", "production"]
@@ -218,9 +232,12 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(tmp_path: Path
     assert "- **checkout:** one-page checkout" in brings.stdout
 
 
-def _live_canary_url(server: Server) -> str:
+def _live_canary(server: Server) -> tuple[str, str]:
+    """The shop's address and what carries its traffic, as `relman serve` told."""
     log = (server.home.parent / f"serve-{server.url.rsplit(':', 1)[1]}.log").read_text()
-    return log.split("the demo's shop answers at ", 1)[1].split()[0]
+    line = log.split("the demo's shop answers at ", 1)[1].split("\n", 1)[0]
+    url, through = line.split(" (through ", 1)
+    return url, through.removesuffix(")")
 
 
 def test_version_and_help_need_no_server(tmp_path: Path) -> None:

@@ -117,9 +117,12 @@ class Metrics:
         self.error_ratio: float | list[float] | Exception = 0.001
         self.candidate_errors = 0.01
         self.reads: dict[str, int] = {}
+        self.during: Callable[[], None] | None = None  # called as the error ratio is read
 
     def __call__(self, query: str) -> float | list[float] | Exception:
         if query.startswith("errors{"):
+            if self.during is not None:
+                self.during()
             return self.error_ratio
         if query.startswith("up{"):
             return 1.0
@@ -540,3 +543,47 @@ def test_an_undecided_background_analysis_waits_for_a_person_whose_resume_accept
 
     assert rollouts.state(canary) == "succeeded"
     assert len([m for m in rollouts.measurements(canary) if m.position is None]) == 2
+
+
+def test_a_failure_while_a_person_paused_the_canary_still_rolls_it_back(rollouts: Rollouts) -> None:
+    rollouts.first_release()
+    rollouts.metrics.error_ratio = 0.2
+    canary = rollouts.promote("1.1.0")
+    rollouts.run()
+    rollouts.metrics.during = lambda: rollouts.control(canary, "pause")  # mid-measurement
+
+    rollouts.run(30)
+
+    assert rollouts.state(canary) == "rolled_back"
+    assert rollouts.traffic.weights == {"blue": 100, "green": 0}
+
+
+def test_an_inconclusive_result_while_a_person_paused_the_canary_keeps_it_paused(
+    rollouts: Rollouts,
+) -> None:
+    rollouts.first_release()
+    rollouts.metrics.error_ratio = []
+    canary = rollouts.promote("1.1.0")
+    rollouts.run()
+    rollouts.metrics.during = lambda: rollouts.control(canary, "pause")
+
+    rollouts.run(30)
+
+    detail = rollouts.detail(canary)
+    assert detail.view.row.state == "paused"
+    assert "inconclusive" in (detail.view.row.reason or "")
+    assert len([m for m in rollouts.measurements(canary) if m.analysis == "error-rate"]) == 1
+
+
+def test_after_a_gap_one_measurement_is_taken_not_a_burst(rollouts: Rollouts) -> None:
+    rollouts.first_release()
+    canary = rollouts.promote("1.1.0")
+    rollouts.run()
+    rollouts.run(30)  # the analysis' first measurement; the next is due in 10 s
+    rollouts.worker = rollouts.new_worker("w2")
+
+    rollouts.run(600)  # but no worker ran for ten minutes
+
+    taken = [m for m in rollouts.measurements(canary) if m.analysis == "error-rate"]
+    assert len(taken) == 2  # one now, not the two the schedule fell behind by
+    assert ("analysis error-rate", "running") in rollouts.steps(canary)

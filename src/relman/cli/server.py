@@ -72,7 +72,10 @@ def serve(
                 "Seeded the demo workspace." if seeded else "Store has services; demo not seeded."
             )
         if shop:
-            err_console.print(f"Live canary: the demo's shop answers at {shop}", soft_wrap=True)
+            err_console.print(
+                f"Live canary: the demo's shop answers at {shop} (through {live.through})",
+                soft_wrap=True,
+            )
         err_console.print(f"relman serving on {url} (store: {started['store']})", soft_wrap=True)
 
     emit(started, as_json, render)

@@ -66,8 +66,10 @@ class StepRun:
 
     @property
     def idempotency_key(self) -> str:
-        """Unique per deployment, step and attempt: `<deployment>-<step index>-<attempt>`."""
-        return f"{self.deployment_id}-{self.step_index}-{self.attempt}"
+        """Unique per deployment, step, attempt (and target, in a rolling batch):
+        `<deployment>-<step index>-<attempt>[-<target>]`."""
+        key = f"{self.deployment_id}-{self.step_index}-{self.attempt}"
+        return f"{key}-{self.target}" if self.target else key
 
     def placeholders(self) -> dict[str, str]:
         """The values of `{service}`, `{version}`, … in commands and URLs."""

@@ -237,12 +237,9 @@ def start_rollback(uow: UnitOfWork, row: DeploymentRow, reason: str, actor: str)
 
 
 def _stopped(step: DeploymentStepRow, slot: str | None) -> bool:
+    """Whether the step stopped `slot`, or began to (it may be half gone)."""
     params = step.params or {}
-    return (
-        step.state == StepState.SUCCEEDED.value
-        and params.get("action") == "stop"
-        and params.get("slot") == slot
-    )
+    return step.attempts > 0 and params.get("action") == "stop" and params.get("slot") == slot
 
 
 def skip_to_full_traffic(uow: UnitOfWork, row: DeploymentRow, actor: str) -> str | None:
@@ -335,6 +332,7 @@ class StepContext:
     started_at: datetime
     released: bool
     earlier: Sequence[AnalysisMeasurementRow]
+    cancelled: Callable[[], bool] = lambda: False  # the claim was lost (abort, promote)
 
 
 class RolloutRunner:
@@ -365,10 +363,12 @@ class RolloutRunner:
                     StepResult(True, f"{slot} is stable now"),
                     spec={"promoted": True, "background_started": None},
                 )
-            if step.kind == "pause":
-                return self._waiting(step, now, self._pause(step, now))
-            if step.kind == "analysis":
-                return self._waiting(step, now, self._analysis(step, now))
+            if step.kind in WAITING_KINDS:
+                notes = self._weights_kept(step)  # first: the measuring takes a while
+                waited = self._pause(step, now) if step.kind == "pause" else None
+                outcome = waited or self._analysis(step, now)
+                outcome = replace(outcome, notes=(*notes, *outcome.notes))
+                return self._waiting(step, now, outcome)
         except RelmanError as exc:
             return Outcome(StepResult(False, exc.message))
         return Outcome(StepResult(False, f"unknown step kind '{step.kind}'"))
@@ -415,7 +415,7 @@ class RolloutRunner:
         new = self._measure(spec, step, position, earlier)
         status = _status(spec, [*earlier, *new])
         if status.phase is RunPhase.RUNNING:
-            later = measurement_due(step.started_at, taken + 1, spec.limits)
+            later = _next_due(step.started_at, taken, spec, now)
             return Outcome(
                 StepResult(True, f"analysis {name}: {status.reason}"),
                 wait_until=later,
@@ -428,10 +428,6 @@ class RolloutRunner:
         lost them, and the background analysis when it is due."""
         if not outcome.result.ok or (outcome.wait_until is None and outcome.hold is None):
             return outcome
-        weights = step.spec.get("weights")
-        if weights and self._traffic(step.spec).ensure(weights):
-            lost = f"the load balancer had lost the weights (reloaded?); re-applied {weights}"
-            outcome = replace(outcome, notes=(*outcome.notes, lost))
         background = self._background(step, now)
         if background is None:
             return outcome
@@ -452,6 +448,16 @@ class RolloutRunner:
             return replace(outcome, wait_until=wait)
         return replace(_ended(name, status, outcome.measurements), notes=outcome.notes)
 
+    def _weights_kept(self, step: StepContext) -> tuple[str, ...]:
+        """Put the weights back if the load balancer lost them (an HAProxy reload) — unless
+        this claim was lost meanwhile (an abort or a promote took the deployment on)."""
+        weights = step.spec.get("weights")
+        if not weights or step.cancelled():
+            return ()
+        if not self._traffic(step.spec).ensure(weights):
+            return ()
+        return (f"the load balancer had lost the weights (reloaded?); re-applied {weights}",)
+
     def _background(
         self, step: StepContext, now: datetime
     ) -> tuple[list[Taken], RunStatus, datetime | None] | None:
@@ -471,7 +477,7 @@ class RolloutRunner:
             return [], RunStatus(RunPhase.RUNNING, ""), measurement_due(since, taken, spec.limits)
         new = self._measure(spec, step, None, earlier)
         status = _status(spec, [*earlier, *new])
-        return new, status, measurement_due(since, taken + 1, spec.limits)
+        return new, status, _next_due(since, taken, spec, now)
 
     def _measure(
         self,
@@ -498,6 +504,13 @@ class RolloutRunner:
         if not raw:
             raise RelmanError("this service has no traffic settings; add 'traffic:' to it")
         return self.traffic_for(parse_traffic(raw))
+
+
+def _next_due(started: datetime, taken: int, spec: AnalysisSpec, now: datetime) -> datetime:
+    """When the measurement after this one is due: on the schedule, but never sooner than an
+    interval from now — after a gap (workers down, a person's hold) the schedule is behind,
+    and catching up would take several measurements of one moment."""
+    return max(measurement_due(started, taken + 1, spec.limits), now + spec.limits.interval)
 
 
 def _ended(what: str, status: RunStatus, measurements: tuple[Taken, ...]) -> Outcome:

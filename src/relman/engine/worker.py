@@ -394,7 +394,7 @@ class Worker:
 
     def _run(self, claim: Claim, cancel: threading.Event) -> Outcome:
         if claim.kind in ENGINE_KINDS:
-            return self._run_engine_step(claim)
+            return self._run_engine_step(claim, cancel)
         targets = claim.params.get("targets") or [""]
         results = []
         for target in targets:  # a rolling batch: one host after the other
@@ -404,7 +404,7 @@ class Worker:
                 return Outcome(StepResult(False, "; ".join(results), result.details))
         return Outcome(StepResult(True, "; ".join(results)))
 
-    def _run_engine_step(self, claim: Claim) -> Outcome:
+    def _run_engine_step(self, claim: Claim, cancel: threading.Event) -> Outcome:
         with UnitOfWork(self.database, self.clock) as uow:
             earlier = measurements_of(uow.session, claim.deployment_id)
             now = self._now(uow)
@@ -417,6 +417,7 @@ class Worker:
             started_at=claim.started_at,
             released=claim.released,
             earlier=earlier,
+            cancelled=cancel.is_set,
         )
         try:
             return self.rollouts.run(step, now)
@@ -495,7 +496,10 @@ class Worker:
             row.due_at = outcome.wait_until
             return
         row.spec = {**(row.spec or {}), "hold": row.cursor}
-        move(uow, row, DeploymentState.PAUSED, actor=SYSTEM, reason=outcome.hold)
+        if row.state == DeploymentState.RUNNING.value:  # a person may have paused it already
+            move(uow, row, DeploymentState.PAUSED, actor=SYSTEM, reason=outcome.hold)
+        else:
+            row.reason = outcome.hold
 
     def _advance(self, uow: UnitOfWork, claim: Claim, result: StepResult) -> Claim | None:
         """The common case, in a few plain statements: step k succeeded and step k+1 begins.
@@ -588,7 +592,9 @@ class Worker:
         # the engine's own steps say what failed themselves ("analysis errors failed: …")
         reason = result.summary if step.kind in ENGINE_KINDS else f"step '{step.name}' failed: "
         reason += "" if step.kind in ENGINE_KINDS else result.summary
-        if row.state == DeploymentState.RUNNING.value and start_rollback(uow, row, reason, SYSTEM):
+        if start_rollback(uow, row, reason, SYSTEM):
+            if row.state == DeploymentState.PAUSED.value:  # a person paused it meanwhile
+                move(uow, row, DeploymentState.RUNNING, actor=SYSTEM, reason=reason)
             uow.session.flush()
             steps = steps_of(uow, row.id, row.cursor)
             row.lease_expires_at = now + self.options.lease
@@ -611,6 +617,14 @@ class Worker:
     def _roll_back_if_asked(self, uow: UnitOfWork, row: DeploymentRow) -> None:
         spec = row.spec or {}
         if row.kind != "deploy" or spec.get("on_failure") != "rollback":
+            return
+        if "rollout" in spec:  # its own way back failed, or had nothing to go back to
+            note(
+                uow,
+                row.id,
+                "on_failure is rollback, but a canary, blue-green or rolling "
+                "deployment that failed here needs a person: see its steps",
+            )
             return
         if row.previous_release_id is None:
             note(

@@ -20,7 +20,7 @@ from relman.drivers.base import Driver
 from relman.drivers.process import default_state_dir
 from relman.services.config_apply import apply_config
 from relman.services.deployments import record_deployment
-from relman.services.live_demo import demo_settings
+from relman.services.live_demo import shop_config
 from relman.services.notes import render_markdown, sections_data
 from relman.services.promotions import promote
 from relman.services.releases import ContainedCommit, ReleaseHistory, create_release
@@ -87,8 +87,7 @@ def seed_demo(database: Database, clock: Clock = utcnow, state_dir: Path | None 
             return False
         with uow.batch():
             text = resources.files("relman.demo").joinpath("relman.yaml").read_text()
-            for token, value in demo_settings(state_dir or default_state_dir() / "demo").items():
-                text = text.replace(token, value)
+            text += shop_config(state_dir or default_state_dir() / "demo")
             apply_config(uow, load_config(text, "demo/relman.yaml"), actor=ACTOR)
             registered: set[tuple[str, str]] = set()
             for step in sorted([*_HISTORY, *_UNDEPLOYED], key=lambda s: -s.days_ago):
