@@ -60,7 +60,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -748,6 +748,8 @@ class Bare:
 
 @dataclass(frozen=True)
 class StoreResult:
+    """One database's rollbacks and bare applies, and every request time the client saw."""
+
     database: str
     rollbacks: list[Rollback]
     bares: list[Bare]
@@ -786,28 +788,47 @@ def roll_back_once(rig: Rig, version: str) -> tuple[Rollback, Probes]:
     """A canary at 50% whose judge takes its baseline, then fails when its second round is due
     (1 s later); the client's window opens LEAD_S before that and closes once the deployment
     has rolled back."""
-    rig.counters.failing = False
-    deployment = queue_canary(rig, version)
-    rig.worker.run_until_idle()  # deploy green, 50%, the judge's first round, then it waits
-    row = deployment_row(rig.database, deployment)
-    if row.due_at is None or (row.spec or {}).get("slot") != CANDIDATE:
-        raise BenchError(f"{version} did not wait in its analysis: {row.state} ({row.reason})")
-    if rig.traffic.current() != HALF:
-        raise BenchError(f"{version} waits with weights {rig.traffic.current()}, not {HALF}")
+    deployment, due = canary_waiting(rig, version)
     rig.counters.failing = True
-    time.sleep(max(0.0, (row.due_at - utcnow()).total_seconds() - LEAD_S))
+    time.sleep(max(0.0, (due - utcnow()).total_seconds() - LEAD_S))
     rig.client.start(rig.frontend)
     try:
-        deadline = time.monotonic() + RUN_TIMEOUT_S
-        while not rig.worker.work_one():  # what a worker's loop does, polling every 1 ms
-            if time.monotonic() > deadline:
-                raise BenchError(f"{version} was not due within {RUN_TIMEOUT_S:g} s")
-            time.sleep(0.001)
+        work_when_due(rig, version)
     finally:
         probes = rig.client.stop()
     row = deployment_row(rig.database, deployment)
     if row.state != DeploymentState.ROLLED_BACK.value or "judge" not in (row.reason or ""):
         raise BenchError(f"{version} ended {row.state}, not rolled back by the judge: {row.reason}")
+    return timed_rollback(rig, version, probes), probes
+
+
+def canary_waiting(rig: Rig, version: str) -> tuple[int, datetime]:
+    """Promote `version` and work until it waits for its judge's second round: deployed to
+    green, 50% of the traffic, the first round (the judge's baseline) taken. The deployment's
+    id, and when the round is due."""
+    rig.counters.failing = False
+    deployment = queue_canary(rig, version)
+    rig.worker.run_until_idle()
+    row = deployment_row(rig.database, deployment)
+    if row.due_at is None or (row.spec or {}).get("slot") != CANDIDATE:
+        raise BenchError(f"{version} did not wait in its analysis: {row.state} ({row.reason})")
+    if rig.traffic.current() != HALF:
+        raise BenchError(f"{version} waits with weights {rig.traffic.current()}, not {HALF}")
+    return deployment, row.due_at
+
+
+def work_when_due(rig: Rig, version: str) -> None:
+    """What a worker's loop does, looking for work every 1 ms: the claim that comes due runs
+    the failing round, the rollback's weight step and the candidate's stop."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not rig.worker.work_one():
+        if time.monotonic() > deadline:
+            raise BenchError(f"{version} was not due within {RUN_TIMEOUT_S:g} s")
+        time.sleep(0.001)
+
+
+def timed_rollback(rig: Rig, version: str, probes: Probes) -> Rollback:
+    """The moments of the rollback that followed the provider's last answer."""
     verdict = rig.counters.answered
     applied = next(a for a in rig.applied if a.began > verdict)
     seen = probes.stable_only_since()
@@ -817,20 +838,19 @@ def roll_back_once(rig: Rig, version: str) -> tuple[Rollback, Probes]:
             f"{len(probes.served)} answers, {probes.strays()} from neither slot, and "
             f"{'no' if seen is None else 'a'} switch to stable only"
         )
-    recorded = next(t for t in rig.timeline.commits if t > verdict)
 
     def between(moments: list[float]) -> int:
         return sum(verdict < t < applied.began for t in moments)
 
     return Rollback(
         verdict,
-        recorded,
+        next(t for t in rig.timeline.commits if t > verdict),
         applied,
         seen,
         between(rig.timeline.statements),
         between(rig.timeline.checkouts),
         between(rig.timeline.commits),
-    ), probes
+    )
 
 
 def bare_apply(rig: Rig) -> tuple[Bare, Probes]:
