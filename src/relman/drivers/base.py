@@ -21,11 +21,24 @@ __all__ = [
     "StepResult",
     "StepRun",
     "Traffic",
+    "fill",
 ]
 
 DEFAULT_SLOT = "default"  # all-at-once deployments have one slot; blue-green brings blue/green
 
 LogSink = Callable[[str], None]
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """`template` with its `{name}` placeholders filled in; ValueError naming an unknown one
+    and the available ones, or what is wrong with the braces."""
+    try:
+        return template.format_map(values)
+    except KeyError as exc:
+        available = ", ".join(f"{{{key}}}" for key in values)
+        raise ValueError(f"unknown placeholder {{{exc.args[0]}}}; available: {available}") from None
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"bad placeholder in '{template}': {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

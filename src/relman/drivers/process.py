@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from relman.domain.durations import parse_duration
-from relman.drivers.base import DEFAULT_SLOT, LogSink, PlannedStep, StepResult, StepRun
+from relman.drivers.base import DEFAULT_SLOT, LogSink, PlannedStep, StepResult, StepRun, fill
 from relman.errors import InvalidInput
 
 __all__ = ["ProcessDriver", "default_state_dir"]
@@ -149,10 +149,10 @@ class _Slot:
         return cls(
             name=step.slot,
             port=port,
-            argv=[_format(str(argument), values) for argument in command],
+            argv=[fill(str(argument), values) for argument in command],
             env={
                 **_inherited(step, port),
-                **{str(k): _format(str(v), values) for k, v in extra.items()},
+                **{str(k): fill(str(v), values) for k, v in extra.items()},
             },
             health=health if health.startswith("/") else f"/{health}",
             start_timeout=_start_timeout(settings),
@@ -193,16 +193,6 @@ def _port(ports: object, slot: str) -> int:
     if isinstance(raw, bool) or not str(raw).isdigit() or not 0 < int(raw) < 65536:
         raise ValueError(f"port {raw!r} of slot '{slot}' is not a port number 1-65535")
     return int(raw)
-
-
-def _format(template: str, values: Mapping[str, str]) -> str:
-    try:
-        return template.format_map(values)
-    except KeyError as exc:
-        available = ", ".join(f"{{{key}}}" for key in values)
-        raise ValueError(f"unknown placeholder {{{exc.args[0]}}}; available: {available}") from None
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"bad placeholder in '{template}': {exc}") from None
 
 
 def _inherited(step: StepRun, port: int) -> dict[str, str]:

@@ -38,7 +38,7 @@ from urllib.parse import quote
 import httpx
 
 from relman.domain.durations import format_duration, parse_duration
-from relman.drivers.base import LogSink, PlannedStep, StepResult, StepRun
+from relman.drivers.base import LogSink, PlannedStep, StepResult, StepRun, fill
 
 __all__ = ["ScriptDriver"]
 
@@ -114,18 +114,8 @@ def _argv(command: str | Sequence[str], step: StepRun) -> list[str]:
         if not step.settings.get("shell", False):
             raise ValueError("a single-string command needs shell: true; or write it as a list")
         quoted = {key: shlex.quote(value) for key, value in values.items()}
-        return ["/bin/sh", "-c", _format(command, quoted)]
-    return [_format(str(argument), values) for argument in command]
-
-
-def _format(template: str, values: Mapping[str, str]) -> str:
-    try:
-        return template.format_map(values)
-    except KeyError as exc:
-        available = ", ".join(f"{{{key}}}" for key in values)
-        raise ValueError(f"unknown placeholder {{{exc.args[0]}}}; available: {available}") from None
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"bad placeholder in '{template}': {exc}") from None
+        return ["/bin/sh", "-c", fill(command, quoted)]
+    return [fill(str(argument), values) for argument in command]
 
 
 def _environment(step: StepRun) -> dict[str, str]:
@@ -292,7 +282,7 @@ def _get(template: str, step: StepRun, log: LogSink) -> StepResult:
     """GET the URL once (the engine retries); any 2xx answer passes."""
     values = {key: quote(value, safe="") for key, value in step.placeholders().items()}
     try:
-        url = _format(template, values)
+        url = fill(template, values)
     except ValueError as exc:
         return StepResult(ok=False, summary=str(exc))
     details: dict[str, Any] = {"url": url}
