@@ -206,7 +206,10 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(
     # the live canary: a good release judged and promoted, a bad one rolled back by itself
     good, bad = ended[("shop", "1.1.0")], ended[("shop", "1.2.0")]
     assert good["state"] == "succeeded", good
-    assert {m["phase"] for m in good["measurements"] if m["step"] is not None} == {"successful"}
+    judged = [m["phase"] for m in good["measurements"] if m["step"] is not None]
+    assert len(judged) == 3, judged  # count 3; one scrape may lag: inconclusive_limit 1
+    assert judged.count("successful") >= 2, judged
+    assert set(judged) <= {"successful", "inconclusive"}, judged
     assert bad["state"] == "rolled_back", bad
     assert bad["reason"].startswith("analysis shop-errors failed"), bad["reason"]
     assert bad["weights"] == {"green": 100, "blue": 0}
