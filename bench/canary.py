@@ -58,7 +58,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -731,6 +731,7 @@ class Rollback:
 
     verdict: float  # the provider's last answer of the failing round
     recorded: float  # the transaction that records the failure and the way back committed
+    committing: float  # its last statement ended (then the commit: on SQLite, the fsync)
     applied: Applied  # the weight step's apply(): all traffic to stable
     seen: float  # the client's first answer of the stable-only run
     statements: int  # SQL statements between the verdict and the weight command
@@ -842,9 +843,11 @@ def timed_rollback(rig: Rig, version: str, probes: Probes) -> Rollback:
     def between(moments: list[float]) -> int:
         return sum(verdict < t < applied.began for t in moments)
 
+    recorded = next(t for t in rig.timeline.commits if t > verdict)
     return Rollback(
         verdict,
-        next(t for t in rig.timeline.commits if t > verdict),
+        recorded,
+        max(t for t in rig.timeline.statements if t < recorded),
         applied,
         seen,
         between(rig.timeline.statements),
@@ -1037,30 +1040,38 @@ def print_rollbacks(rollbacks: Rollbacks, runs: int) -> None:
         print(f"  {line}")
     print()
     print(
-        "where the time goes, medians in ms; SQL statements, pool checkouts and commits counted "
-        "between the verdict and the weight command"
+        "where the time goes, in ms: the medians, and the slowest run; SQL statements, pool "
+        "checkouts and commits counted between the verdict and the weight command"
     )
     print(
-        f"{'database':<12}{'verdict -> failure committed':>30}{'-> weight command':>19}"
+        f"{'database':<20}{'verdict -> failure committed':>30}{'(the commit)':>14}"
+        f"{'-> weight command':>19}"
         f"{'apply()':>9}{'-> client saw it':>18}{'statements':>12}{'checkouts':>11}"
         f"{'commits':>9}{'client saw a bare apply()':>27}"
     )
     for result in rollbacks.results:
-        rows = result.rollbacks
+        slowest = max(result.rollbacks, key=lambda r: r.seen - r.verdict)
+        bare = 1e3 * statistics.median(b.seen - b.applied.began for b in result.bares)
+        print(f"{result.database + ', median':<20}{phase_cells(result.rollbacks)}{bare:>27.2f}")
+        print(f"{result.database + ', slowest':<20}{phase_cells([slowest])}")
 
-        def median_ms(values: Sequence[float]) -> float:
-            return 1e3 * statistics.median(values)
 
-        print(
-            f"{result.database:<12}{median_ms([r.recorded - r.verdict for r in rows]):>30.2f}"
-            f"{median_ms([r.applied.began - r.recorded for r in rows]):>19.2f}"
-            f"{median_ms([r.applied.ended - r.applied.began for r in rows]):>9.3f}"
-            f"{median_ms([r.seen - r.applied.ended for r in rows]):>18.2f}"
-            f"{statistics.median(r.statements for r in rows):>12g}"
-            f"{statistics.median(r.checkouts for r in rows):>11g}"
-            f"{statistics.median(r.commits for r in rows):>9g}"
-            f"{median_ms([b.seen - b.applied.began for b in result.bares]):>27.2f}"
-        )
+def phase_cells(rows: Sequence[Rollback]) -> str:
+    """The medians of each phase and count over `rows`."""
+
+    def ms(values: Iterable[float]) -> float:
+        return 1e3 * statistics.median(values)
+
+    return (
+        f"{ms(r.recorded - r.verdict for r in rows):>30.2f}"
+        f"{ms(r.recorded - r.committing for r in rows):>14.2f}"
+        f"{ms(r.applied.began - r.recorded for r in rows):>19.2f}"
+        f"{ms(r.applied.ended - r.applied.began for r in rows):>9.3f}"
+        f"{ms(r.seen - r.applied.ended for r in rows):>18.2f}"
+        f"{statistics.median(r.statements for r in rows):>12g}"
+        f"{statistics.median(r.checkouts for r in rows):>11g}"
+        f"{statistics.median(r.commits for r in rows):>9g}"
+    )
 
 
 def rollback_goal_text(rollbacks: Rollbacks, add_s: float) -> str:

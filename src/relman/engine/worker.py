@@ -406,7 +406,8 @@ class Worker:
 
     def _run_engine_step(self, claim: Claim, cancel: threading.Event) -> Outcome:
         with UnitOfWork(self.database, self.clock) as uow:
-            earlier = measurements_of(uow.session, claim.deployment_id)
+            measuring = claim.kind in WAITING_KINDS  # a weight or promote step reads none
+            earlier = measurements_of(uow.session, claim.deployment_id) if measuring else []
             now = self._now(uow)
         assert claim.started_at is not None
         step = StepContext(
