@@ -587,3 +587,22 @@ def test_after_a_gap_one_measurement_is_taken_not_a_burst(rollouts: Rollouts) ->
     taken = [m for m in rollouts.measurements(canary) if m.analysis == "error-rate"]
     assert len(taken) == 2  # one now, not the two the schedule fell behind by
     assert ("analysis error-rate", "running") in rollouts.steps(canary)
+
+
+def test_the_background_analysis_goes_on_while_a_person_holds_the_canary(
+    rollouts: Rollouts,
+) -> None:
+    rollouts.first_release()
+    rollouts.metrics.candidate_errors = 0.05
+    canary = rollouts.promote("1.1.0")
+    rollouts.run()  # at 10%, in the 30 s pause
+    rollouts.control(canary, "pause")  # a person holds it there
+
+    rollouts.run_until(canary, lambda: rollouts.state(canary) != "paused")
+
+    assert rollouts.state(canary) == "rolled_back"
+    reason = rollouts.detail(canary).view.row.reason or ""
+    assert reason.startswith("background analysis background failed"), reason
+    assert rollouts.traffic.weights == {"blue": 100, "green": 0}
+    assert ("pause 30s", "skipped") in rollouts.steps(canary)
+    assert not [m for m in rollouts.measurements(canary) if m.analysis == "error-rate"]

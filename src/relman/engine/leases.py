@@ -1,7 +1,8 @@
 """Finding due work, and the database's clock: leases and timers are judged by the database.
 
 A deployment is due when it is `running` with no live lease and no timer in the future
-(`due_at`), or when it is the oldest `queued` one of a (service, environment) that nothing
+(`due_at`), when it is `paused` with a timer that is due (a measurement of a held canary's
+background analysis), or when it is the oldest `queued` one of a (service, environment) that nothing
 else holds. On PostgreSQL the claim locks the row with `FOR UPDATE SKIP LOCKED`, so workers
 never wait for one another; on SQLite writers already run one at a time (`BEGIN IMMEDIATE`).
 Each query that needs the time reads it in the same round trip (`clock_timestamp()` on
@@ -67,9 +68,16 @@ def _due(dialect: str, fixed: bool = False) -> Select[tuple[DeploymentRow, Any]]
         or_(d.due_at.is_(None), d.due_at <= now),
     )
     startable = and_(d.state == DeploymentState.QUEUED.value, ~cell_taken)
+    # paused with a timer: a canary's background analysis goes on measuring while it is held
+    ticking = and_(
+        d.state == DeploymentState.PAUSED.value,
+        d.due_at.is_not(None),
+        d.due_at <= now,
+        or_(d.lease_expires_at.is_(None), d.lease_expires_at < now),
+    )
     return (
         select(d, now)
-        .where(or_(resumable, startable))
+        .where(or_(resumable, startable, ticking))
         .order_by(d.id)
         .limit(1)
         .with_for_update(skip_locked=True, of=d)

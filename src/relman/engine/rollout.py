@@ -76,9 +76,11 @@ from relman.store.unit_of_work import UnitOfWork
 
 __all__ = [
     "ENGINE_KINDS",
+    "TICK",
     "Outcome",
     "RolloutRunner",
     "Taken",
+    "background_active",
     "plan_rollout",
     "rollback_settings",
     "rollout_settings",
@@ -88,6 +90,7 @@ __all__ = [
 
 ENGINE_KINDS = ("weight", "pause", "analysis", "promote")
 WAITING_KINDS = ("pause", "analysis")  # a claim of these may go on waiting
+TICK = "tick"  # a claim of a held (paused) deployment, for its background analysis only
 
 TrafficFactory = Callable[[TrafficSpec], Traffic]
 ProviderFactory = Callable[[ProviderSpec], MetricProvider]
@@ -318,6 +321,7 @@ class Outcome:
     spec: Mapping[str, Any] = field(default_factory=dict)
     measurements: tuple[Taken, ...] = ()
     notes: tuple[str, ...] = ()  # for the timeline
+    background_due: datetime | None = None  # when held: the background analysis' next turn
 
 
 @dataclass(frozen=True)
@@ -363,6 +367,8 @@ class RolloutRunner:
                     StepResult(True, f"{slot} is stable now"),
                     spec={"promoted": True, "background_started": None},
                 )
+            if step.kind == TICK:
+                return self._tick(step, now)
             if step.kind in WAITING_KINDS:
                 notes = self._weights_kept(step)  # first: the measuring takes a while
                 waited = self._pause(step, now) if step.kind == "pause" else None
@@ -442,11 +448,36 @@ class RolloutRunner:
             spec = {**outcome.spec, "background_passed": True}
             return replace(outcome, spec=spec, notes=(*outcome.notes, passed))
         if status.phase is RunPhase.RUNNING:
+            if outcome.hold is not None:  # held: the background analysis still has its turns
+                return replace(outcome, background_due=due)
             wait = outcome.wait_until
-            if due is not None and outcome.hold is None:
+            if due is not None:
                 wait = min(wait, due) if wait is not None else due
             return replace(outcome, wait_until=wait)
         return replace(_ended(name, status, outcome.measurements), notes=outcome.notes)
+
+    def _tick(self, step: StepContext, now: datetime) -> Outcome:
+        """Only the background analysis, for a deployment a person (or an undecided analysis)
+        holds."""
+        background = self._background(step, now)
+        if background is None:
+            return Outcome(StepResult(True, "no background analysis to measure"))
+        taken, status, due = background
+        name = f"background analysis {step.spec.get('background')}"
+        if status.phase is RunPhase.RUNNING:
+            return Outcome(StepResult(True, name), wait_until=due, measurements=tuple(taken))
+        if status.phase is RunPhase.SUCCESSFUL:
+            passed = f"{name} passed: {status.reason}"
+            return Outcome(
+                StepResult(True, passed),
+                spec={"background_passed": True},
+                measurements=tuple(taken),
+                notes=(passed,),
+            )
+        ended = _ended(name, status, tuple(taken))
+        if status.phase is RunPhase.INCONCLUSIVE:
+            return replace(ended, spec={"background_held": True})
+        return ended
 
     def _weights_kept(self, step: StepContext) -> tuple[str, ...]:
         """Put the weights back if the load balancer lost them (an HAProxy reload) — unless
@@ -461,16 +492,10 @@ class RolloutRunner:
     def _background(
         self, step: StepContext, now: datetime
     ) -> tuple[list[Taken], RunStatus, datetime | None] | None:
-        name, started = step.spec.get("background"), step.spec.get("background_started")
-        if (
-            not name
-            or not started
-            or step.spec.get("promoted")
-            or step.spec.get("background_passed")
-        ):
+        if not background_active(step.spec):
             return None
-        spec = _analysis(step.spec, name)
-        since = datetime.fromisoformat(started)
+        spec = _analysis(step.spec, str(step.spec["background"]))
+        since = datetime.fromisoformat(str(step.spec["background_started"]))
         earlier = [m for m in step.earlier if m.position is None]
         taken = _rounds(earlier)
         if now < measurement_due(since, taken, spec.limits):
@@ -511,6 +536,17 @@ def _next_due(started: datetime, taken: int, spec: AnalysisSpec, now: datetime) 
     interval from now — after a gap (workers down, a person's hold) the schedule is behind,
     and catching up would take several measurements of one moment."""
     return max(measurement_due(started, taken + 1, spec.limits), now + spec.limits.interval)
+
+
+def background_active(spec: Mapping[str, Any]) -> bool:
+    """Whether the deployment's background analysis is measuring."""
+    return bool(
+        spec.get("background")
+        and spec.get("background_started")
+        and not spec.get("background_passed")
+        and not spec.get("promoted")
+        and not spec.get("rollback")
+    )
 
 
 def _ended(what: str, status: RunStatus, measurements: tuple[Taken, ...]) -> Outcome:

@@ -31,12 +31,14 @@ from relman.engine.leases import database_now, due_deployment, locked_deployment
 from relman.engine.logs import LogWriter
 from relman.engine.rollout import (
     ENGINE_KINDS,
+    TICK,
     WAITING_KINDS,
     Outcome,
     ProviderFactory,
     RolloutRunner,
     StepContext,
     TrafficFactory,
+    background_active,
     measurements_of,
     plan_rollout,
     start_rollback,
@@ -281,6 +283,12 @@ class Worker:
                 if due is None:
                     return None
                 row, now = due
+                if row.state == DeploymentState.PAUSED.value:
+                    claim = self._tick(uow, row, now)
+                    uow.commit()
+                    if claim is not None:
+                        return claim
+                    continue
                 if row.state == DeploymentState.QUEUED.value:
                     self._admit(uow, row)
                 row.lease_owner = self.owner
@@ -291,6 +299,27 @@ class Worker:
                 uow.commit()
             if claim is not None:
                 return claim
+
+    def _tick(self, uow: UnitOfWork, row: DeploymentRow, now: datetime) -> Claim | None:
+        """A paused deployment whose timer is due: a held canary's background analysis
+        measures (the step it is held at stays as it is); anything else just loses the timer."""
+        row.due_at = None
+        if not background_active(row.spec or {}):
+            return None
+        row.lease_owner = self.owner
+        row.lease_expires_at = now + self.options.lease
+        steps = steps_of(uow, row.id)
+        step = steps[row.cursor]
+        run = replace(
+            self._step_run(uow, row),
+            step_index=step.position,
+            step=step.name,
+            attempt=step.attempts,
+        )
+        spec = row.spec or {}
+        return Claim(
+            row.id, spec.get("driver", ""), run, len(steps), TICK, spec=spec, started_at=now
+        )
 
     def _admit(self, uow: UnitOfWork, row: DeploymentRow) -> None:
         current = current_deployment(uow, row.service_id, row.environment_id)
@@ -393,7 +422,7 @@ class Worker:
         )
 
     def _run(self, claim: Claim, cancel: threading.Event) -> Outcome:
-        if claim.kind in ENGINE_KINDS:
+        if claim.kind in (*ENGINE_KINDS, TICK):
             return self._run_engine_step(claim, cancel)
         targets = claim.params.get("targets") or [""]
         results = []
@@ -406,7 +435,7 @@ class Worker:
 
     def _run_engine_step(self, claim: Claim, cancel: threading.Event) -> Outcome:
         with UnitOfWork(self.database, self.clock) as uow:
-            measuring = claim.kind in WAITING_KINDS  # a weight or promote step reads none
+            measuring = claim.kind in (*WAITING_KINDS, TICK)  # weight and promote read none
             earlier = measurements_of(uow.session, claim.deployment_id) if measuring else []
             now = self._now(uow)
         assert claim.started_at is not None
@@ -466,10 +495,14 @@ class Worker:
                     index,
                 )
                 return None
+            store_measurements(uow, row.id, outcome.measurements)
+            if claim.kind == TICK:
+                following = self._record_tick(uow, row, outcome, now)
+                uow.commit()
+                return following
             steps = steps_of(uow, row.id, index)
             step = steps[index]
             step.summary = result.summary
-            store_measurements(uow, row.id, outcome.measurements)
             for line in outcome.notes:
                 note(uow, row.id, f"step {step.name}: {line}", kind="step", step=step.name)
             if outcome.spec:
@@ -490,6 +523,33 @@ class Worker:
             uow.commit()
             return following
 
+    def _record_tick(
+        self, uow: UnitOfWork, row: DeploymentRow, outcome: Outcome, now: datetime
+    ) -> Claim | None:
+        """The background analysis measured while the deployment was held: it stays paused
+        (until the next measurement), or rolls back at once when the analysis failed."""
+        _release(row)
+        row.spec = {**(row.spec or {}), **outcome.spec}
+        for line in outcome.notes:
+            note(uow, row.id, line)
+        if not outcome.result.ok:
+            reason = outcome.result.summary
+            if not start_rollback(uow, row, reason, SYSTEM):
+                move(uow, row, DeploymentState.FAILED, actor=SYSTEM, reason=reason)
+                return None
+            move(uow, row, DeploymentState.RUNNING, actor=SYSTEM, reason=reason)
+            uow.session.flush()
+            steps = steps_of(uow, row.id, row.cursor)
+            row.lease_owner = self.owner
+            row.lease_expires_at = now + self.options.lease
+            base = self._step_run(uow, row)
+            return self._begin(uow, row, steps[row.cursor], base, row.cursor + 2, now)
+        if outcome.hold is not None:  # undecided: resume accepts it, as when it ran
+            row.spec = {**row.spec, "hold": row.cursor}
+            row.reason = outcome.hold
+        row.due_at = outcome.wait_until
+        return None
+
     def _wait(self, uow: UnitOfWork, row: DeploymentRow, outcome: Outcome) -> None:
         """The step goes on later: at `wait_until`, or when a person resumes the hold."""
         _release(row)
@@ -497,6 +557,7 @@ class Worker:
             row.due_at = outcome.wait_until
             return
         row.spec = {**(row.spec or {}), "hold": row.cursor}
+        row.due_at = outcome.background_due  # held, the background analysis still measures
         if row.state == DeploymentState.RUNNING.value:  # a person may have paused it already
             move(uow, row, DeploymentState.PAUSED, actor=SYSTEM, reason=outcome.hold)
         else:

@@ -273,6 +273,8 @@ def _control(
                 step.state = StepState.CANCELLED.value
                 step.finished_at = uow.clock()
                 step.summary = f"cancelled: deployment aborted by {actor}"
+    if action == "resume":
+        row.due_at = None  # a held canary's next background measurement is not the step's timer
     move(uow, row, target, actor=actor, reason=reason or f"{action} by {actor}")
 
 
