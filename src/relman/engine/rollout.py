@@ -68,7 +68,7 @@ from relman.domain.strategies import (
     rollback_plan,
 )
 from relman.drivers.base import PlannedStep, StepResult, StepRun, Traffic
-from relman.engine.transitions import StepSpec, add_steps, note
+from relman.engine.transitions import StepSpec, add_steps, note, steps_of
 from relman.errors import Conflict, RelmanError
 from relman.metrics import MetricProvider
 from relman.store.tables import AnalysisMeasurementRow, DeploymentRow, DeploymentStepRow
@@ -205,7 +205,7 @@ def start_rollback(uow: UnitOfWork, row: DeploymentRow, reason: str, actor: str)
     back = rollback_plan(candidate, stable)
     if not back:
         return False
-    steps = steps_of_row(uow.session, row.id)
+    steps = sorted(steps_of(uow, row.id).values(), key=lambda step: step.position)
     if any(_stopped(step, stable) for step in steps):
         return False  # the old slot is gone: there is nothing to switch back to
     for step in steps:
@@ -251,7 +251,7 @@ def skip_to_full_traffic(uow: UnitOfWork, row: DeploymentRow, actor: str) -> str
     step's name, or None when no such step is ahead."""
     spec = row.spec or {}
     candidate = spec.get("slot")
-    steps = steps_of_row(uow.session, row.id)
+    steps = sorted(steps_of(uow, row.id).values(), key=lambda step: step.position)
     full = next(
         (
             step
@@ -282,16 +282,6 @@ def skip_to_full_traffic(uow: UnitOfWork, row: DeploymentRow, actor: str) -> str
     row.lease_owner = None
     row.lease_expires_at = None
     return full.name
-
-
-def steps_of_row(session: Session, deployment_id: int) -> list[DeploymentStepRow]:
-    return list(
-        session.scalars(
-            select(DeploymentStepRow)
-            .where(DeploymentStepRow.deployment_id == deployment_id)
-            .order_by(DeploymentStepRow.position)
-        )
-    )
 
 
 # --- running the engine's steps ---------------------------------------------------------------

@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 from relman.domain.deployments import DeploymentState, StepState
 from relman.domain.strategies import SLOTS
 from relman.drivers.base import DEFAULT_SLOT, Driver, StepResult, StepRun
+from relman.engine.connectors import provider_factory, traffic_factory
 from relman.engine.leases import database_now, due_deployment, locked_deployment
 from relman.engine.logs import LogWriter
 from relman.engine.rollout import (
@@ -116,8 +117,6 @@ class Worker:
     ) -> None:
         """`timers_follow_clock`: leases, pauses and analysis schedules are judged by `clock`
         instead of the database's time (for tests with a clock they move by hand)."""
-        from relman.engine.connectors import provider_factory, traffic_factory
-
         self.database = database
         self.drivers = drivers
         self.rollouts = RolloutRunner(
@@ -652,8 +651,11 @@ class Worker:
             return None
         step.state = StepState.FAILED.value
         # the engine's own steps say what failed themselves ("analysis errors failed: …")
-        reason = result.summary if step.kind in ENGINE_KINDS else f"step '{step.name}' failed: "
-        reason += "" if step.kind in ENGINE_KINDS else result.summary
+        reason = (
+            result.summary
+            if step.kind in ENGINE_KINDS
+            else f"step '{step.name}' failed: {result.summary}"
+        )
         if start_rollback(uow, row, reason, SYSTEM):
             if row.state == DeploymentState.PAUSED.value:  # a person paused it meanwhile
                 move(uow, row, DeploymentState.RUNNING, actor=SYSTEM, reason=reason)
