@@ -43,8 +43,9 @@ from relman.services.config_apply import apply_config
 from relman.services.promotions import promote
 from relman.services.releases import create_release
 from relman.store.database import Database
-from relman.store.tables import Base, DeploymentRow, DeploymentStepRow
+from relman.store.tables import DeploymentRow, DeploymentStepRow
 from relman.store.unit_of_work import UnitOfWork, read_session
+from relman.testing.store import empty_postgres_store
 
 GOAL_MS = 5.0
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -304,9 +305,7 @@ def empty_postgres(url: str) -> None:
     database = Database(url)
     try:
         if database.has_schema():
-            tables = ", ".join(f'"{t.name}"' for t in [*Base.metadata.sorted_tables, FLOOR])
-            with database.writer.begin() as connection:
-                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            empty_postgres_store(database, FLOOR)
     finally:
         database.dispose()
 

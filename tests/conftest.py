@@ -15,12 +15,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from relman.store.database import Database
-from relman.store.tables import Base
 from relman.testing import FrozenClock
+from relman.testing.store import empty_postgres_store
 
 PG_URL = os.environ.get(
     "RELMAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -103,9 +102,7 @@ def postgres_url() -> Iterator[str]:
 def postgres_database(postgres_url: str) -> Iterator[Database]:
     database = Database(postgres_url)
     yield database
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with database.writer.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_postgres_store(database)
     database.dispose()
 
 

@@ -10,7 +10,7 @@ from relman import __version__
 from relman.api.deps import AppContext
 from relman.api.errors import install_error_handlers
 from relman.api.metrics import Metrics
-from relman.api.routers import catalog, deployments, metrics, releases, system, tokens
+from relman.api.routers import audit, catalog, deployments, metrics, releases, system, tokens
 from relman.bootstrap import default_drivers
 from relman.dashboard import pages
 from relman.drivers.base import Driver
@@ -48,7 +48,7 @@ def create_app(
     app.state.metrics = Metrics(database)
     app.middleware("http")(app.state.metrics.middleware)
     install_error_handlers(app)
-    for module in (catalog, releases, deployments, tokens, metrics):
+    for module in (catalog, releases, deployments, tokens, metrics, audit):
         app.include_router(module.router)
     app.include_router(system.router)
     app.include_router(pages.router)

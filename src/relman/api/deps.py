@@ -83,6 +83,7 @@ def allow(permission: Permission) -> Callable[..., Principal]:
         if token is None and permission is Permission.READ and ctx.anonymous_read:
             return ANONYMOUS
         principal = authenticate(ctx.database, token, ctx.clock)
+        request.state.principal = principal  # names the actor if the request is refused
         require(principal.role, permission)
         return principal
 

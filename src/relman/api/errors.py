@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from relman.errors import (
@@ -16,10 +17,12 @@ from relman.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    Refused,
     RelmanError,
     StoreUnavailable,
     Unauthenticated,
 )
+from relman.store.unit_of_work import UnitOfWork
 
 __all__ = ["STATUS_OF", "install_error_handlers"]
 
@@ -46,12 +49,34 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-async def _relman_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _relman_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RelmanError)
+    if isinstance(exc, Forbidden | Refused):
+        await run_in_threadpool(_record_refusal, request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
     return JSONResponse(
         error_body(exc.code, exc.message, exc.details), status_code=_status(exc), headers=headers
     )
+
+
+def _record_refusal(request: Request, exc: RelmanError) -> None:
+    """Audit a refusal in a transaction of its own: the refused change itself rolled back.
+
+    Refusals are a token's role lacking a permission (403) and a rule saying no (409
+    `refused`); an unknown token (401) names nobody, and bad input is not a decision.
+    """
+    principal = getattr(request.state, "principal", None)
+    ctx = request.app.state.relman
+    with UnitOfWork(ctx.database, ctx.clock) as uow:
+        uow.audit(
+            principal.user if principal is not None else "anonymous",
+            "request.refused",
+            f"{request.method} {request.url.path}"[:300],
+            code=exc.code,
+            reason=exc.message,
+            **({"role": principal.role.value} if principal is not None else {}),
+        )
+        uow.commit()
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

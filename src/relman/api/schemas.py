@@ -7,6 +7,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from relman.domain.audit import ChainReport
+
 T = TypeVar("T")
 
 
@@ -285,5 +287,32 @@ class AuditRead(BaseModel):
     action: str
     object: str
     details: dict[str, Any]
+    prev_hash: str
+    hash: str
 
     model_config = ConfigDict(from_attributes=True)
+
+
+class AuditProblemRead(BaseModel):
+    entry: int = Field(description="The id of the first bad entry (or where one is missing)")
+    kind: str = Field(description="changed, deleted, truncated or unchained")
+    message: str
+
+
+class AuditVerifyRead(BaseModel):
+    intact: bool
+    entries: int = Field(description="How many entries were checked and found good")
+    head_id: int = Field(description="The last good entry")
+    head_hash: str
+    problem: AuditProblemRead | None
+
+    @classmethod
+    def of(cls, report: ChainReport) -> AuditVerifyRead:
+        problem = report.problem
+        return cls(
+            intact=report.intact,
+            entries=report.entries,
+            head_id=report.head_id,
+            head_hash=report.head_hash,
+            problem=None if problem is None else AuditProblemRead(**vars(problem)),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Self
 
@@ -60,15 +61,30 @@ class ApiClient:
     def delete(self, path: str) -> Any:
         return self._send("DELETE", path)
 
+    def lines(self, path: str) -> Iterator[str]:
+        """The lines of a streamed response (JSON Lines), read as they come."""
+        try:
+            with self._http.stream("GET", path) as response:
+                self.last_status = response.status_code
+                if not response.is_success:
+                    response.read()
+                    raise _error_from(response)
+                yield from response.iter_lines()
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: httpx.TransportError) -> errors.ServerUnreachable:
+        return errors.ServerUnreachable(
+            f"Cannot reach the relman server at {self.url} ({exc.__class__.__name__}); "
+            "start it with 'relman serve' or set RELMAN_URL",
+            details={"url": self.url},
+        )
+
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise errors.ServerUnreachable(
-                f"Cannot reach the relman server at {self.url} ({exc.__class__.__name__}); "
-                "start it with 'relman serve' or set RELMAN_URL",
-                details={"url": self.url},
-            ) from None
+            raise self._unreachable(exc) from None
         self.last_status = response.status_code
         if not response.is_success:
             raise _error_from(response)

@@ -13,6 +13,7 @@ import typer
 
 from relman import __version__
 from relman.cli import (
+    audit,
     config,
     deployments,
     metrics,
@@ -50,6 +51,7 @@ app.add_typer(tokens.app, name="token")
 app.add_typer(releases.app, name="release")
 app.add_typer(deployments.app, name="deployments")
 app.add_typer(metrics.app, name="metrics")
+app.add_typer(audit.app, name="audit")
 
 
 def _print_version(value: bool) -> None:

@@ -23,6 +23,7 @@ from relman.errors import (
 )
 
 __all__ = [
+    "EXIT_AUDIT_BROKEN",
     "EXIT_CODES",
     "EXIT_NOT_SUCCEEDED",
     "console",
@@ -50,6 +51,8 @@ EXIT_CODES: dict[type[RelmanError], int] = {
 
 # A deployment followed with --wait ended failed, rolled_back or aborted.
 EXIT_NOT_SUCCEEDED = 9
+# `relman audit verify` found a changed, deleted or added entry.
+EXIT_AUDIT_BROKEN = 10
 
 
 def exit_code_for(exc: RelmanError) -> int:

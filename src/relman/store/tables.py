@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "AnalysisMeasurementRow",
     "AuditEventRow",
+    "AuditHeadRow",
     "Base",
     "DeploymentEventRow",
     "DeploymentLogRow",
@@ -281,3 +282,15 @@ class AuditEventRow(Base):
     action: Mapped[str] = mapped_column(String(50))
     object: Mapped[str] = mapped_column(String(300), index=True)
     details: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """One row (id 1): the id and hash of the newest audit entry, so deleting the newest
+    entries breaks the chain too. Written under a row lock with every audit entry."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from relman.domain.audit import canonical_details, entry_hash
+from relman.errors import StoreUnavailable
 from relman.store.database import Database
-from relman.store.tables import AuditEventRow
+from relman.store.tables import AuditEventRow, AuditHeadRow
 
 __all__ = ["Clock", "UnitOfWork", "read_session", "utcnow"]
 
@@ -32,6 +34,7 @@ class UnitOfWork:
         self.clock = clock
         self._session: Session | None = None
         self._deferred = False
+        self._audits: list[tuple[datetime, str, str, str, dict[str, Any]]] = []
 
     @property
     def session(self) -> Session:
@@ -51,6 +54,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session = self.session
+        self._audits.clear()
         session.expunge_all()  # rows handed out stay readable after the block
         session.rollback()
         session.close()
@@ -60,6 +64,7 @@ class UnitOfWork:
         if self._deferred:
             self.session.flush()
             return
+        self._chain_audit()
         self.session.commit()
 
     @contextmanager
@@ -85,9 +90,46 @@ class UnitOfWork:
 
     def audit(self, actor: str, action: str, obj: str, **details: Any) -> None:
         """Record a state change; it commits (or rolls back) with the change itself."""
-        self.session.add(
-            AuditEventRow(at=self.clock(), actor=actor, action=action, object=obj, details=details)
-        )
+        self._audits.append((self.clock(), actor, action, obj, canonical_details(details)))
+
+    def _chain_audit(self) -> None:
+        """Append this transaction's audit entries to the hash chain (domain/audit.py).
+
+        Done last, just before the commit, so the head's row lock (which orders writers on
+        PostgreSQL; SQLite's writers are ordered already) is held only for these inserts.
+        """
+        if not self._audits:
+            return
+        session = self.session
+        head = session.scalars(
+            select(AuditHeadRow)
+            .where(AuditHeadRow.id == 1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if head is None:  # the migration writes it; only a hand on the database removes it
+            raise StoreUnavailable(
+                "The audit log's head (table audit_head) is missing, so relman cannot append "
+                "to the audit log; the database was changed outside relman. "
+                "'relman audit verify' shows what else changed"
+            )
+        for at, actor, action, obj, details in self._audits:
+            entry_id = head.entry_id + 1
+            digest = entry_hash(head.hash, entry_id, at, actor, action, obj, details)
+            session.add(
+                AuditEventRow(
+                    id=entry_id,
+                    at=at,
+                    actor=actor,
+                    action=action,
+                    object=obj,
+                    details=details,
+                    prev_hash=head.hash,
+                    hash=digest,
+                )
+            )
+            head.entry_id, head.hash = entry_id, digest
+        self._audits.clear()
 
 
 def read_session(database: Database) -> Session:

@@ -1,20 +1,19 @@
-"""Inventory, config, audit, health and metrics."""
+"""Inventory, config, health and metrics."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from relman.api.deps import Page, Reader, Reading, Writer, allow
-from relman.api.schemas import ApplyRead, AuditRead, ConfigRequest, PageOf
+from relman.api.deps import Reader, Reading, Writer, allow
+from relman.api.schemas import ApplyRead, ConfigRequest
 from relman.configfile import load_config
 from relman.domain.roles import Permission
 from relman.services.config_apply import apply_config
 from relman.services.inventory import build_inventory
 from relman.services.tokens import Principal
-from relman.store.tables import AuditEventRow
 
 router = APIRouter()
 
@@ -49,24 +48,6 @@ def post_apply(
     doc = load_config(body.text, body.filename)
     result = apply_config(uow, doc, actor=caller.user, dry_run=body.dry_run)
     return ApplyRead(**result.to_dict())
-
-
-@router.get("/api/v1/audit", response_model=PageOf[AuditRead], tags=["audit"])
-def get_audit(
-    session: Reader,
-    page: Page,
-    _: Annotated[Principal, Depends(allow(Permission.READ_AUDIT))],
-) -> PageOf[AuditRead]:
-    """Every state change, newest first."""
-    rows = session.scalars(
-        select(AuditEventRow)
-        .order_by(AuditEventRow.id.desc())
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    total = session.scalar(select(func.count()).select_from(AuditEventRow)) or 0
-    items = [AuditRead.model_validate(r) for r in rows]
-    return page.of(items, total)
 
 
 @router.get("/healthz", tags=["system"])
