@@ -35,6 +35,13 @@ from relman.domain.delivery import (
 )
 from relman.domain.delivery_config import read_analysis, read_strategies, read_traffic
 from relman.domain.durations import format_duration
+from relman.domain.gate_specs import (
+    Dependency,
+    GateSpec,
+    gate_to_dict,
+    parse_depends_on,
+    parse_gates,
+)
 from relman.domain.names import closest_name
 from relman.domain.notes import BUMP_NAMES, NotesSettings
 from relman.domain.strategies import Strategy
@@ -84,9 +91,13 @@ class EnvironmentSpec:
     name: str
     tier: str
     on_failure: str | None = None  # one of ON_FAILURE; a service's own value wins
+    gates: tuple[GateSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "tier": self.tier, "on_failure": self.on_failure}
+        out: dict[str, Any] = {"name": self.name, "tier": self.tier, "on_failure": self.on_failure}
+        if self.gates:  # only when set: an unchanged file stays unchanged on apply
+            out["gates"] = [gate_to_dict(gate) for gate in self.gates]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +155,8 @@ class ServiceSpec:
     strategies: Mapping[str, Strategy] = field(default_factory=lambda: MappingProxyType({}))
     # the file's analyses that the strategies name, kept with the service like `notes`
     analyses: Mapping[str, AnalysisSpec] = field(default_factory=lambda: MappingProxyType({}))
+    gates: tuple[GateSpec, ...] = ()  # the service's own, each scoped to environments or not
+    depends_on: tuple[Dependency, ...] = ()  # must already run in the same environment
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -174,6 +187,10 @@ class ServiceSpec:
             }
         if self.analyses:
             out["analyses"] = [analysis_to_dict(spec) for spec in self.analyses.values()]
+        if self.gates:
+            out["gates"] = [gate_to_dict(gate) for gate in self.gates]
+        if self.depends_on:
+            out["depends_on"] = [dep.to_dict() for dep in self.depends_on]
         return out
 
 
@@ -213,7 +230,7 @@ class ConfigDocument:
 # --- the entry point -------------------------------------------------------------------------
 
 _TOP_FIELDS = ("version", "environments", "lifecycles", "services", "notes", "analyses")
-_ENVIRONMENT_FIELDS = ("name", "tier", "on_failure")
+_ENVIRONMENT_FIELDS = ("name", "tier", "on_failure", "gates")
 _LIFECYCLE_FIELDS = ("name", "phases")
 _PHASE_FIELDS = ("name", "environments", "optional", "minimum", "soak")
 _SERVICE_FIELDS = (
@@ -228,6 +245,8 @@ _SERVICE_FIELDS = (
     "run",
     "traffic",
     "strategies",
+    "gates",
+    "depends_on",
 )
 
 
@@ -251,11 +270,14 @@ _ItemParser = Callable[[object, Path, Issues], _Spec]
 
 @dataclass(frozen=True)
 class _References:
-    """What a service may name: lifecycles, and for its strategies environments and analyses."""
+    """What a service may name: lifecycles, for its strategies and gates environments and
+    analyses, SLOs, and for `depends_on` the other services."""
 
     lifecycles: Defined
     environments: Defined
     analyses: Defined
+    slos: Defined
+    services: Defined
 
 
 def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
@@ -266,7 +288,10 @@ def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
     if top is None:
         return None
     version = _parse_version(top, issues)
-    environments = _parse_section(top, "environments", issues, _parse_environment)
+    slo_names = Defined("SLO", _raw_names(top.get("slos")), hint=True)
+    environments = _parse_section(
+        top, "environments", issues, partial(_parse_environment, slos=slo_names)
+    )
     env_names = Defined("environment", _names_of(environments))
     lifecycles = _parse_section(
         top, "lifecycles", issues, partial(_parse_lifecycle, envs=env_names)
@@ -276,6 +301,8 @@ def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
         lifecycles=Defined("lifecycle", _names_of(lifecycles)),
         environments=replace(env_names, hint=True),
         analyses=Defined("analysis", _names_of(analyses), plural="analyses", hint=True),
+        slos=slo_names,
+        services=Defined("service", _raw_names(top.get("services")), hint=True),
     )
     services = _parse_section(
         top, "services", issues, partial(_parse_service, references=references)
@@ -341,6 +368,19 @@ def _parse_section(
     return specs
 
 
+def _raw_names(raw: object) -> tuple[str, ...] | None:
+    """The names in a section not parsed yet (for references to it); None when unreadable."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        return None
+    return tuple(
+        item["name"]
+        for item in raw
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str)
+    )
+
+
 def _names_of(specs: list[_Spec] | None) -> tuple[str, ...] | None:
     if specs is None:
         return None
@@ -350,7 +390,7 @@ def _names_of(specs: list[_Spec] | None) -> tuple[str, ...] | None:
 # --- environments ----------------------------------------------------------------------------
 
 
-def _parse_environment(raw: object, path: Path, issues: Issues) -> EnvironmentSpec:
+def _parse_environment(raw: object, path: Path, issues: Issues, slos: Defined) -> EnvironmentSpec:
     expected = "an environment: a mapping with name and tier"
     fields = checks.fields(raw, path, issues, expected, _ENVIRONMENT_FIELDS)
     if fields is None:
@@ -358,7 +398,8 @@ def _parse_environment(raw: object, path: Path, issues: Issues) -> EnvironmentSp
     name = checks.required_name(fields, path, issues, "environment")
     tier = checks.choice(fields, "tier", path, issues, TIERS)
     on_failure = checks.optional_choice(fields, "on_failure", path, issues, ON_FAILURE)
-    return EnvironmentSpec(name=name, tier=tier, on_failure=on_failure)
+    gates = parse_gates(fields.get("gates"), (*path, "gates"), issues, slos=slos)
+    return EnvironmentSpec(name=name, tier=tier, on_failure=on_failure, gates=gates)
 
 
 # --- lifecycles and phases -------------------------------------------------------------------
@@ -502,6 +543,19 @@ def _parse_service(raw: object, path: Path, issues: Issues, references: _Referen
         on_failure=checks.optional_choice(fields, "on_failure", path, issues, ON_FAILURE),
         initial_version=_initial_version(fields, path, issues),
         pre_major=checks.optional_choice(fields, "pre_major", path, issues, PRE_MAJOR) or "major",
+    )
+    spec = replace(
+        spec,
+        gates=parse_gates(
+            fields.get("gates"),
+            (*path, "gates"),
+            issues,
+            slos=references.slos,
+            environments=references.environments,
+        ),
+        depends_on=parse_depends_on(
+            fields.get("depends_on"), (*path, "depends_on"), issues, references.services, spec.name
+        ),
     )
     return _with_delivery(spec, fields, path, issues, references)
 

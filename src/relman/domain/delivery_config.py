@@ -48,7 +48,14 @@ from relman.domain.strategies import (
 )
 from relman.errors import ConfigError, InvalidInput
 
-__all__ = ["checked", "read_analysis", "read_strategies", "read_strategy", "read_traffic"]
+__all__ = [
+    "checked",
+    "read_analysis",
+    "read_provider",
+    "read_strategies",
+    "read_strategy",
+    "read_traffic",
+]
 
 _T = TypeVar("_T")
 _UNCHECKED = Defined("analysis", None)  # the server's copy: the names were checked on apply
@@ -451,13 +458,14 @@ def read_analysis(raw: object, path: Path, issues: Issues) -> AnalysisSpec:
         return AnalysisSpec(name="", provider=ProviderSpec(type=""), metrics=())
     return AnalysisSpec(
         name=checks.required_name(found, path, issues, "analysis"),
-        provider=_provider(found, path, issues),
+        provider=read_provider(found, path, issues),
         metrics=_metrics(found, path, issues),
         limits=_limits(found, path, issues),
     )
 
 
-def _provider(found: Mapping[str, Any], path: Path, issues: Issues) -> ProviderSpec:
+def read_provider(found: Mapping[str, Any], path: Path, issues: Issues) -> ProviderSpec:
+    """The `provider` field of `found` (an analysis, an SLO, a metric gate)."""
     here = (*path, "provider")
     raw = found.get("provider")
     if raw is None:

@@ -9,6 +9,7 @@ from relman.errors import Conflict, InvalidInput
 __all__ = [
     "ACTIVE_STATES",
     "CONTROLS",
+    "OPEN_STATES",
     "RECORDABLE_STATES",
     "DeploymentState",
     "StepState",
@@ -63,13 +64,17 @@ def parse_state(
 
 
 # A deployment in one of these holds its (service, environment): later ones queue behind it.
-ACTIVE_STATES = (DeploymentState.RUNNING, DeploymentState.PAUSED, DeploymentState.WAITING)
+# A waiting one does not (it runs nothing): when its gates clear it queues like a new one.
+ACTIVE_STATES = (DeploymentState.RUNNING, DeploymentState.PAUSED)
+# Not ended yet: a promotion asked again returns the one in these states.
+OPEN_STATES = (DeploymentState.QUEUED, DeploymentState.WAITING, *ACTIVE_STATES)
 
 _S = DeploymentState
 # Every move a deployment may make; the engine's one door checks against this table.
 TRANSITIONS: dict[DeploymentState, frozenset[DeploymentState]] = {
     _S.QUEUED: frozenset({_S.RUNNING, _S.ABORTED}),
-    _S.WAITING: frozenset({_S.QUEUED, _S.RUNNING, _S.ABORTED}),
+    # failed: a gate said no for good while it waited (a rejection, failed tests)
+    _S.WAITING: frozenset({_S.QUEUED, _S.FAILED, _S.ABORTED}),
     # rolled_back from running: a canary whose traffic went back to the stable slot
     _S.RUNNING: frozenset({_S.PAUSED, _S.SUCCEEDED, _S.FAILED, _S.ROLLED_BACK, _S.ABORTED}),
     _S.PAUSED: frozenset({_S.RUNNING, _S.SUCCEEDED, _S.FAILED, _S.ABORTED}),

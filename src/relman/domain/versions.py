@@ -9,7 +9,7 @@ kept but ignored for precedence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import total_ordering
@@ -18,11 +18,14 @@ from relman.errors import InvalidInput
 
 __all__ = [
     "PRE_MAJOR",
+    "RANGE_EXAMPLES",
     "Bump",
     "Version",
+    "VersionRange",
     "bump_version",
     "check_prerelease_label",
     "next_prerelease",
+    "parse_range",
     "parse_version",
 ]
 
@@ -185,3 +188,66 @@ def check_prerelease_label(label: str) -> str:
             details={"field": "pre", "value": label},
         )
     return label
+
+
+# --- ranges: which versions a dependency accepts ---------------------------------------------
+
+_COMPARATOR = re.compile(r"\s*(>=|<=|==|!=|>|<|=|\^|~)?\s*(\S+)\s*")
+_OPS: dict[str, Callable[[Version, Version], bool]] = {
+    ">=": lambda v, b: v >= b,
+    "<=": lambda v, b: v <= b,
+    ">": lambda v, b: v > b,
+    "<": lambda v, b: v < b,
+    "=": lambda v, b: v == b,
+    "==": lambda v, b: v == b,
+    "!=": lambda v, b: v != b,
+}
+RANGE_EXAMPLES = "'>=2.3.0', '>=2.3.0, <3.0.0', '^2.3.0' (same major), '~2.3.0' (same minor)"
+
+
+@dataclass(frozen=True)
+class VersionRange:
+    """Comparators that must all hold: `>=2.3.0, <3.0.0`; `^2.3.0` is `>=2.3.0, <3.0.0` (for
+    0.x, `<0.(x+1).0`), `~2.3.0` is `>=2.3.0, <2.4.0`, a bare version means exactly it."""
+
+    text: str
+    bounds: tuple[tuple[str, Version], ...]
+
+    def matches(self, version: Version) -> bool:
+        return all(_OPS[op](version, bound) for op, bound in self.bounds)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_range(text: str) -> VersionRange:
+    """InvalidInput names the part that is not a comparator and a version."""
+    bounds: list[tuple[str, Version]] = []
+    parts = text.split(",") if isinstance(text, str) else []
+    if not parts or not all(part.strip() for part in parts):
+        raise InvalidInput(
+            f"'{text}' is not a version range; expected comparators separated by commas, like "
+            f"{RANGE_EXAMPLES}",
+            details={"value": text},
+        )
+    for part in parts:
+        match = _COMPARATOR.fullmatch(part)
+        op, raw = (match.group(1) or "=", match.group(2)) if match else ("", part)
+        try:
+            version = parse_version(raw)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"'{part.strip()}' in range '{text}': {exc.message}", details={"value": text}
+            ) from None
+        if op == "^":
+            upper = (
+                Version(version.major + 1, 0, 0)
+                if version.major
+                else Version(0, version.minor + 1, 0)
+            )
+            bounds += [(">=", version), ("<", upper)]
+        elif op == "~":
+            bounds += [(">=", version), ("<", Version(version.major, version.minor + 1, 0))]
+        else:
+            bounds.append((op, version))
+    return VersionRange(text.strip(), tuple(bounds))

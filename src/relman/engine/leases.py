@@ -2,8 +2,9 @@
 
 A deployment is due when it is `running` with no live lease and no timer in the future
 (`due_at`), when it is `paused` with a timer that is due (a measurement of a held canary's
-background analysis), or when it is the oldest `queued` one of a (service, environment) that nothing
-else holds. On PostgreSQL the claim locks the row with `FOR UPDATE SKIP LOCKED`, so workers
+background analysis), when it is `waiting` and due to have its gates judged again, or when it is
+the oldest `queued` one of a (service, environment) that nothing else holds. On PostgreSQL the
+claim locks the row with `FOR UPDATE SKIP LOCKED`, so workers
 never wait for one another; on SQLite writers already run one at a time (`BEGIN IMMEDIATE`).
 Each query that needs the time reads it in the same round trip (`clock_timestamp()` on
 PostgreSQL; on SQLite `strftime(…)`, text that sorts like the stored times).
@@ -75,9 +76,15 @@ def _due(dialect: str, fixed: bool = False) -> Select[tuple[DeploymentRow, Any]]
         d.due_at <= now,
         or_(d.lease_expires_at.is_(None), d.lease_expires_at < now),
     )
+    # waiting for its gates, and due to be judged again
+    rechecking = and_(
+        d.state == DeploymentState.WAITING.value,
+        d.due_at.is_not(None),
+        d.due_at <= now,
+    )
     return (
         select(d, now)
-        .where(or_(resumable, startable, ticking))
+        .where(or_(resumable, startable, ticking, rechecking))
         .order_by(d.id)
         .limit(1)
         .with_for_update(skip_locked=True, of=d)

@@ -28,6 +28,7 @@ from relman.domain.deployments import DeploymentState, StepState
 from relman.domain.strategies import SLOTS
 from relman.drivers.base import DEFAULT_SLOT, Driver, StepResult, StepRun
 from relman.engine.connectors import provider_factory, traffic_factory
+from relman.engine.gates import recheck
 from relman.engine.leases import database_now, due_deployment, locked_deployment
 from relman.engine.logs import LogWriter
 from relman.engine.rollout import (
@@ -282,6 +283,10 @@ class Worker:
                 if due is None:
                     return None
                 row, now = due
+                if row.state == DeploymentState.WAITING.value:
+                    recheck(uow, row, now, self.rollouts.provider_for)
+                    uow.commit()
+                    continue
                 if row.state == DeploymentState.PAUSED.value:
                     claim = self._tick(uow, row, now)
                     uow.commit()

@@ -7,12 +7,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from relman.domain.deployments import ACTIVE_STATES, DeploymentState
-from relman.domain.lifecycles import check_promotion, lifecycle_from_dict
+from relman.domain.deployments import OPEN_STATES, DeploymentState
+from relman.domain.gates import GateReport, Verdict, next_check, report_from_dict, report_of
 from relman.drivers.base import Driver
-from relman.engine.rollout import rollback_settings, rollout_settings
+from relman.engine.gates import Candidate, evaluate, schedule_gate
+from relman.engine.rollout import ProviderFactory, rollback_settings, rollout_settings
 from relman.engine.transitions import (
     NewDeployment,
     create_deployment,
@@ -25,13 +27,12 @@ from relman.services.releases import get_release
 from relman.store.tables import (
     DeploymentRow,
     EnvironmentRow,
-    LifecycleRow,
     ReleaseRow,
     ServiceRow,
 )
 from relman.store.unit_of_work import UnitOfWork
 
-__all__ = ["Promotion", "promote", "roll_back"]
+__all__ = ["Promotion", "go_no_go", "promote", "roll_back"]
 
 Drivers = Mapping[str, Driver]
 
@@ -39,7 +40,8 @@ Drivers = Mapping[str, Driver]
 @dataclass(frozen=True)
 class Promotion:
     row: DeploymentRow
-    created: bool  # False: the same promotion was queued or running already
+    created: bool  # False: the same promotion was waiting, queued or running already
+    report: GateReport | None = None
 
 
 def promote(
@@ -50,11 +52,15 @@ def promote(
     version: str,
     environment: str,
     actor: str,
+    providers: ProviderFactory | None = None,
+    at: datetime | None = None,
 ) -> Promotion:
-    """Queue a deployment of the release to the environment if its lifecycle allows it now.
+    """Ask for a deployment of the release to the environment, judged by every gate.
 
-    Asked again while that deployment is still queued or under way (a CI job that retries),
-    it returns that deployment instead of queueing a second one.
+    All gates pass: it is queued. Some are pending (an approval, a freeze, a lock, the time
+    given with `at`): it waits, and the worker moves it on when they clear. One fails: Refused,
+    naming it. Asked again while that deployment has not ended (a CI job that retries), it
+    returns that deployment instead of making a second one.
     """
     session = uow.session
     service_row = get_service(session, service)
@@ -63,18 +69,12 @@ def promote(
     uow.lock(f"promote/{service_row.id}/{env_row.id}")  # two identical requests: one deployment
     pending = _pending(uow, release, env_row)
     if pending is not None:
-        return Promotion(pending, created=False)
-    lifecycle = lifecycle_from_dict(session.get_one(LifecycleRow, service_row.lifecycle_id).spec)
-    verdict = check_promotion(lifecycle, env_row.name, _successes(uow, release), uow.clock())
-    if not verdict.allowed:
-        what = f"{service_row.name} {release.version} cannot go to {env_row.name}"
-        tail = "".join(f"; {_running_text(uow, service_row, name)}" for name in verdict.missing)
-        raise Refused(
-            f"{what}: {verdict.reason}{tail}",
-            details={**verdict.details, "service": service_row.name, "version": release.version},
-        )
+        return Promotion(pending, created=False, report=_report_of(pending))
+    now = uow.clock()
+    report = _judge(session, service_row, env_row, release, actor, now, providers, at)
     driver, settings = _driver_of(drivers, service_row)
     rollout = rollout_settings(service_row.spec, env_row.name)
+    waiting = report.verdict is Verdict.PENDING
     row = create_deployment(
         uow,
         NewDeployment(
@@ -89,10 +89,89 @@ def promote(
             rollout=rollout,
         ),
         actor=actor,
+        state=DeploymentState.WAITING if waiting else DeploymentState.QUEUED,
+        reason=report.summary if waiting else None,
     )
+    row.gates = report.to_dict()
+    row.not_before = at if at is not None and at > now else None
+    if waiting:
+        row.due_at = next_check(report, now)
     _audit(uow, actor, "deployment.promote", row, service_row, env_row, release)
     uow.commit()
-    return Promotion(row, created=True)
+    return Promotion(row, created=True, report=report)
+
+
+def go_no_go(
+    session: Session,
+    drivers: Drivers,
+    *,
+    service: str,
+    version: str,
+    environment: str,
+    actor: str,
+    now: datetime,
+    providers: ProviderFactory | None = None,
+    at: datetime | None = None,
+) -> GateReport:
+    """What `promote` would decide now, changing nothing (`relman promote --dry-run`): every
+    gate with its verdict. A failing gate is a verdict here, not an error."""
+    service_row = get_service(session, service)
+    env_row = get_environment(session, environment)
+    release = get_release(session, service, version)
+    _driver_of(drivers, service_row)  # a service relman cannot deploy says so now
+    candidate = Candidate(service_row, env_row, release, requester=actor)
+    return _with_schedule(evaluate(session, candidate, now, providers), at, now)
+
+
+def _judge(
+    session: Session,
+    service: ServiceRow,
+    env: EnvironmentRow,
+    release: ReleaseRow,
+    actor: str,
+    now: datetime,
+    providers: ProviderFactory | None,
+    at: datetime | None,
+) -> GateReport:
+    candidate = Candidate(service, env, release, requester=actor)
+    report = _with_schedule(evaluate(session, candidate, now, providers), at, now)
+    if report.verdict is Verdict.FAIL:
+        raise _refusal(service, env, release, report)
+    return report
+
+
+def _with_schedule(report: GateReport, at: datetime | None, now: datetime) -> GateReport:
+    if at is None or at <= now:
+        return report
+    return report_of(now, [*report.results, schedule_gate(at, now)])
+
+
+def _refusal(
+    service: ServiceRow, env: EnvironmentRow, release: ReleaseRow, report: GateReport
+) -> Refused:
+    failed = report.having(Verdict.FAIL)
+    details: dict[str, Any] = {}
+    for result in failed:
+        if result.gate == "lifecycle":
+            details.update(result.evidence)  # names the rule, as before gates existed
+    details.setdefault("rule", failed[0].gate)
+    reasons = "; ".join(
+        result.reason if result.gate == "lifecycle" else f"{result.name}: {result.reason}"
+        for result in failed
+    )
+    return Refused(
+        f"{service.name} {release.version} cannot go to {env.name}: {reasons}",
+        details={
+            **details,
+            "service": service.name,
+            "version": release.version,
+            "gates": report.to_dict(),
+        },
+    )
+
+
+def _report_of(row: DeploymentRow) -> GateReport | None:
+    return None if row.gates is None else report_from_dict(row.gates)
 
 
 def _pending(
@@ -105,9 +184,7 @@ def _pending(
             DeploymentRow.release_id == release.id,
             DeploymentRow.environment_id == environment.id,
             DeploymentRow.kind == "deploy",
-            DeploymentRow.state.in_(
-                [DeploymentState.QUEUED.value, *(s.value for s in ACTIVE_STATES)]
-            ),
+            DeploymentRow.state.in_([s.value for s in OPEN_STATES]),
         )
         .order_by(DeploymentRow.id)
         .limit(1)
@@ -150,29 +227,6 @@ def roll_back(
     _audit(uow, actor, "deployment.rollback", row, service_row, env_row, target)
     uow.commit()
     return row
-
-
-def _successes(uow: UnitOfWork, release: ReleaseRow) -> dict[str, datetime]:
-    """Environment → the release's earliest successful deployment there."""
-    rows = uow.session.execute(
-        select(EnvironmentRow.name, func.min(DeploymentRow.finished_at))
-        .join(EnvironmentRow, DeploymentRow.environment_id == EnvironmentRow.id)
-        .where(
-            DeploymentRow.release_id == release.id,
-            DeploymentRow.state == DeploymentState.SUCCEEDED.value,
-        )
-        .group_by(EnvironmentRow.name)
-    )
-    return {name: when for name, when in rows if when is not None}
-
-
-def _running_text(uow: UnitOfWork, service: ServiceRow, environment: str) -> str:
-    env_row = get_environment(uow.session, environment)
-    current = current_deployment(uow, service.id, env_row.id)
-    if current is None:
-        return f"{service.name} has never been deployed to {environment}"
-    version = uow.session.get_one(ReleaseRow, current.release_id).version
-    return f"last {environment} deployment of {service.name} is {version}"
 
 
 def _rollback_target(

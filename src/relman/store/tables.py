@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "AnalysisMeasurementRow",
+    "ApprovalRow",
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
@@ -32,12 +33,16 @@ __all__ = [
     "DeploymentLogRow",
     "DeploymentRow",
     "DeploymentStepRow",
+    "EnvironmentLockRow",
     "EnvironmentRow",
+    "FreezeRow",
+    "GateOverrideRow",
     "LifecycleRow",
     "MetricSampleRow",
     "ReleaseCommitRow",
     "ReleaseRow",
     "ServiceRow",
+    "TestReportRow",
     "TokenRow",
 ]
 
@@ -140,8 +145,9 @@ class ReleaseCommitRow(Base):
 
 
 # A deployment that holds its (service, environment) cell: at most one per cell, enforced here.
-ACTIVE_STATES = ("running", "paused", "waiting")
-_ACTIVE = text("state IN ('running', 'paused', 'waiting')")
+# A `waiting` one does not: it runs nothing, and a rollback must not queue behind it.
+ACTIVE_STATES = ("running", "paused")
+_ACTIVE = text("state IN ('running', 'paused')")
 
 
 class DeploymentRow(Base):
@@ -179,6 +185,8 @@ class DeploymentRow(Base):
     due_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
+    gates: Mapped[dict[str, Any] | None]  # the newest gate report (domain/gates.py)
+    not_before: Mapped[datetime | None]  # a scheduled start: `relman promote --at`
 
 
 class DeploymentStepRow(Base):
@@ -294,3 +302,73 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     entry_id: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class EnvironmentLockRow(Base):
+    """`relman lock ENV`: nothing deploys to the environment until it is unlocked or `until`."""
+
+    __tablename__ = "environment_locks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    locked_by: Mapped[str] = mapped_column(String(100))
+    locked_at: Mapped[datetime]
+    until: Mapped[datetime | None]
+
+
+class FreezeRow(Base):
+    """A freeze window: from relman.yaml (`source` config, kept by `apply`), made with `relman
+    freeze create` (cli), or the one stop-the-line (stop)."""
+
+    __tablename__ = "freezes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    source: Mapped[str] = mapped_column(String(10))
+    spec: Mapped[dict[str, Any]]
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class ApprovalRow(Base):
+    """A person's decision on a deployment; a later decision of the same person replaces it."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("deployment_id", "user", name="uq_approvals_user"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    user: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class GateOverrideRow(Base):
+    """A freeze exception: one deployment let through the freezes by a release-manager."""
+
+    __tablename__ = "gate_overrides"
+    __table_args__ = (UniqueConstraint("deployment_id", "gate", name="uq_gate_overrides_gate"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    gate: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+
+
+class TestReportRow(Base):
+    """Test results CI reported for a release (`relman report tests`)."""
+
+    __tablename__ = "test_reports"
+    __test__ = False  # not a pytest test class, whatever its name says
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    tests: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    coverage: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(String(200))
+    reported_by: Mapped[str] = mapped_column(String(100))
+    reported_at: Mapped[datetime]

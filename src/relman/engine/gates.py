@@ -1,0 +1,394 @@
+"""Evaluating every gate of a promotion: the facts from the store, the verdicts from the domain.
+
+`evaluate` is called for `relman promote --dry-run` (the go/no-go report), when a promotion is
+asked (go, wait or refuse) and by the worker for each waiting deployment until it may go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from relman.domain.approvals import (
+    ApprovalFact,
+    ApprovalRule,
+    Parties,
+    evaluate_approvals,
+    merge_rules,
+)
+from relman.domain.checks import Defined, Issues
+from relman.domain.deployments import DeploymentState
+from relman.domain.expressions import ExpressionError, parse_expression
+from relman.domain.gate_specs import (
+    Dependency,
+    GateSpec,
+    MetricCheck,
+    TestsCheck,
+    parse_depends_on,
+    parse_gates,
+)
+from relman.domain.gates import GateReport, GateResult, Verdict, next_check, report_of
+from relman.domain.lifecycles import check_promotion, lifecycle_from_dict
+from relman.domain.versions import parse_version
+from relman.engine.rollout import ProviderFactory
+from relman.engine.transitions import SYSTEM, move, note, running_deployment
+from relman.errors import RelmanError
+from relman.store.notifications import announce_work
+from relman.store.tables import (
+    ApprovalRow,
+    DeploymentRow,
+    EnvironmentLockRow,
+    EnvironmentRow,
+    LifecycleRow,
+    ReleaseCommitRow,
+    ReleaseRow,
+    ServiceRow,
+    TestReportRow,
+)
+from relman.store.unit_of_work import UnitOfWork
+
+__all__ = [
+    "Candidate",
+    "approval_rule",
+    "evaluate",
+    "nudge",
+    "parties_of",
+    "recheck",
+    "schedule_gate",
+]
+
+_UNCHECKED = Defined("name", None)  # the server's copy: names were checked on apply
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What is asked: this release of this service to this environment, by `requester`; the
+    deployment when it exists already (approvals and exceptions belong to it)."""
+
+    service: ServiceRow
+    environment: EnvironmentRow
+    release: ReleaseRow
+    requester: str
+    deployment: DeploymentRow | None = None
+
+
+def gates_of(candidate: Candidate) -> list[GateSpec]:
+    """The environment's gates and the service's gates scoped to that environment."""
+    issues = Issues()
+    env_gates = parse_gates(
+        candidate.environment.spec.get("gates"), ("gates",), issues, slos=_UNCHECKED
+    )
+    service_gates = parse_gates(
+        candidate.service.spec.get("gates"),
+        ("gates",),
+        issues,
+        slos=_UNCHECKED,
+        environments=_UNCHECKED,
+    )
+    name = candidate.environment.name
+    return [*env_gates, *(gate for gate in service_gates if gate.applies_in(name))]
+
+
+def dependencies_of(service: ServiceRow) -> tuple[Dependency, ...]:
+    return parse_depends_on(
+        service.spec.get("depends_on"), ("depends_on",), Issues(), _UNCHECKED, service.name
+    )
+
+
+def approval_rule(candidate: Candidate) -> ApprovalRule | None:
+    """The merged approval rule of the promotion, or None when it needs no approval."""
+    return merge_rules(
+        gate.check for gate in gates_of(candidate) if isinstance(gate.check, ApprovalRule)
+    )
+
+
+def parties_of(session: Session, candidate: Candidate) -> Parties:
+    authors = session.execute(
+        select(ReleaseCommitRow.author, ReleaseCommitRow.email)
+        .where(ReleaseCommitRow.release_id == candidate.release.id)
+        .distinct()
+    ).all()
+    return Parties(
+        requester=candidate.requester,
+        release_author=candidate.release.created_by,
+        commit_authors=tuple((name, email) for name, email in authors),
+    )
+
+
+def evaluate(
+    session: Session, candidate: Candidate, now: datetime, providers: ProviderFactory | None = None
+) -> GateReport:
+    results: list[GateResult] = [
+        _lifecycle(session, candidate, now),
+        _lock(session, candidate.environment, now),
+    ]
+    if candidate.deployment is not None and candidate.deployment.not_before is not None:
+        results.append(schedule_gate(candidate.deployment.not_before, now))
+    gates = gates_of(candidate)
+    rule = approval_rule(candidate)
+    if rule is not None:
+        facts = _approvals(session, candidate)
+        results.append(evaluate_approvals(rule, facts, parties_of(session, candidate)))
+    for gate in gates:
+        if isinstance(gate.check, TestsCheck):
+            results.append(_tests(session, candidate.release, gate.check))
+        elif isinstance(gate.check, MetricCheck):
+            results.append(_metric(gate.check, providers, now))
+    for dependency in dependencies_of(candidate.service):
+        results.append(_dependency(session, candidate.environment, dependency))
+    return report_of(now, results)
+
+
+# --- one gate each ---------------------------------------------------------------------------
+
+
+def _lifecycle(session: Session, candidate: Candidate, now: datetime) -> GateResult:
+    """The lifecycle's order and soak time (domain/lifecycles.py): pass or fail."""
+    service, release, env = candidate.service, candidate.release, candidate.environment
+    lifecycle = lifecycle_from_dict(session.get_one(LifecycleRow, service.lifecycle_id).spec)
+    rows = session.execute(
+        select(EnvironmentRow.name, func.min(DeploymentRow.finished_at))
+        .join(EnvironmentRow, DeploymentRow.environment_id == EnvironmentRow.id)
+        .where(
+            DeploymentRow.release_id == release.id,
+            DeploymentRow.state == DeploymentState.SUCCEEDED.value,
+        )
+        .group_by(EnvironmentRow.name)
+    )
+    successes = {env_name: when for env_name, when in rows if when is not None}
+    verdict = check_promotion(lifecycle, env.name, successes, now)
+    name = f"lifecycle {lifecycle.name}"
+    if verdict.allowed:
+        return GateResult(
+            "lifecycle", name, Verdict.PASS, "the lifecycle allows it", verdict.details
+        )
+    tail = "".join(f"; {_running_text(session, service, n)}" for n in verdict.missing)
+    return GateResult("lifecycle", name, Verdict.FAIL, verdict.reason + tail, verdict.details)
+
+
+def _running_text(session: Session, service: ServiceRow, environment: str) -> str:
+    env_row = session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == environment))
+    current = running_deployment(session, service.id, env_row.id) if env_row else None
+    if current is None:
+        return f"{service.name} has never been deployed to {environment}"
+    version = session.get_one(ReleaseRow, current.release_id).version
+    return f"last {environment} deployment of {service.name} is {version}"
+
+
+def _lock(session: Session, env: EnvironmentRow, now: datetime) -> GateResult:
+    lock = session.scalar(
+        select(EnvironmentLockRow).where(EnvironmentLockRow.environment_id == env.id)
+    )
+    name = f"lock on {env.name}"
+    if lock is None or (lock.until is not None and lock.until <= now):
+        return GateResult("lock", name, Verdict.PASS, f"{env.name} is not locked")
+    until = f" until {lock.until:%Y-%m-%d %H:%M} UTC" if lock.until else ""
+    return GateResult(
+        "lock",
+        name,
+        Verdict.PENDING,
+        f"{env.name} is locked by {lock.locked_by}{until}: {lock.reason}",
+        {
+            "locked_by": lock.locked_by,
+            "locked_at": lock.locked_at.isoformat(),
+            "reason": lock.reason,
+            "until": lock.until.isoformat() if lock.until else None,
+        },
+        clears_at=lock.until,
+    )
+
+
+def schedule_gate(not_before: datetime, now: datetime) -> GateResult:
+    """`relman promote --at TIME`: pending until then."""
+    evidence = {"not_before": not_before.isoformat()}
+    if now >= not_before:
+        return GateResult(
+            "schedule", "scheduled start", Verdict.PASS, "its time has come", evidence
+        )
+    return GateResult(
+        "schedule",
+        "scheduled start",
+        Verdict.PENDING,
+        f"scheduled for {not_before:%Y-%m-%d %H:%M} UTC",
+        evidence,
+        clears_at=not_before,
+    )
+
+
+def _approvals(session: Session, candidate: Candidate) -> list[ApprovalFact]:
+    if candidate.deployment is None:
+        return []
+    rows = session.scalars(
+        select(ApprovalRow).where(ApprovalRow.deployment_id == candidate.deployment.id)
+    )
+    return [ApprovalFact(r.user, r.role, r.decision, r.comment, r.at) for r in rows]
+
+
+def _tests(session: Session, release: ReleaseRow, check: TestsCheck) -> GateResult:
+    report = session.scalar(
+        select(TestReportRow)
+        .where(TestReportRow.release_id == release.id)
+        .order_by(TestReportRow.id.desc())
+        .limit(1)
+    )
+    name = "tests"
+    if report is None:
+        return GateResult(
+            "tests",
+            name,
+            Verdict.PENDING,
+            f"no test report for {release.version} yet; CI sends one with 'relman report tests'",
+        )
+    evidence: dict[str, Any] = {
+        "report": report.id,
+        "tests": report.tests,
+        "failures": report.failures,
+        "errors": report.errors,
+        "skipped": report.skipped,
+        "coverage": report.coverage,
+        "source": report.source,
+        "reported_by": report.reported_by,
+        "reported_at": report.reported_at.isoformat(),
+        "require": check.require,
+        "min_coverage": check.min_coverage,
+    }
+    counts = f"{report.tests} tests, {report.failures} failed, {report.errors} errors"
+    if check.require == "passed":
+        if report.tests == 0:
+            return GateResult("tests", name, Verdict.FAIL, "the report has no tests", evidence)
+        if report.failures or report.errors:
+            return GateResult("tests", name, Verdict.FAIL, counts, evidence)
+    if check.min_coverage is not None:
+        if report.coverage is None:
+            return GateResult(
+                "tests",
+                name,
+                Verdict.FAIL,
+                f"{counts}; no coverage reported, {check.min_coverage:g}% required "
+                "('relman report tests --coverage PCT')",
+                evidence,
+            )
+        if report.coverage < check.min_coverage:
+            short = check.min_coverage - report.coverage
+            return GateResult(
+                "tests",
+                name,
+                Verdict.FAIL,
+                f"{counts}; coverage {report.coverage:g}% is {short:.3g} points below the "
+                f"{check.min_coverage:g}% required",
+                evidence,
+            )
+    coverage = f", coverage {report.coverage:g}%" if report.coverage is not None else ""
+    return GateResult("tests", name, Verdict.PASS, counts + coverage, evidence)
+
+
+def _dependency(session: Session, env: EnvironmentRow, dependency: Dependency) -> GateResult:
+    name = f"depends on {dependency.service} {dependency.versions}"
+    other = session.scalar(select(ServiceRow).where(ServiceRow.name == dependency.service))
+    evidence: dict[str, Any] = {"service": dependency.service, "version": str(dependency.versions)}
+    current = running_deployment(session, other.id, env.id) if other else None
+    if current is None:
+        return GateResult(
+            "dependency",
+            name,
+            Verdict.PENDING,
+            f"{dependency.service} does not run in {env.name} yet; it needs "
+            f"{dependency.versions} there first",
+            evidence,
+        )
+    version = session.get_one(ReleaseRow, current.release_id).version
+    evidence["running"] = version
+    if dependency.versions.matches(parse_version(version)):
+        return GateResult(
+            "dependency",
+            name,
+            Verdict.PASS,
+            f"{dependency.service} {version} runs in {env.name}",
+            evidence,
+        )
+    return GateResult(
+        "dependency",
+        name,
+        Verdict.PENDING,
+        f"{dependency.service} {version} runs in {env.name}, which is not "
+        f"{dependency.versions}; deploy a matching {dependency.service} there first",
+        evidence,
+    )
+
+
+def _metric(check: MetricCheck, providers: ProviderFactory | None, now: datetime) -> GateResult:
+    name = f"metric {check.query[:60]}"
+    evidence: dict[str, Any] = {"query": check.query, "success_condition": check.success_condition}
+    if providers is None:
+        return GateResult("metric", name, Verdict.PENDING, "not measured in this check", evidence)
+    try:
+        value = providers(check.provider).query(check.query, now)
+    except RelmanError as exc:
+        return GateResult("metric", name, Verdict.PENDING, f"query failed: {exc.message}", evidence)
+    evidence["value"] = value
+    if value == []:
+        return GateResult("metric", name, Verdict.PENDING, "no data", evidence)
+    try:
+        ok = parse_expression(check.success_condition).test({"result": value})
+    except ExpressionError as exc:
+        return GateResult("metric", name, Verdict.FAIL, str(exc), evidence)
+    verdict = Verdict.PASS if ok else Verdict.FAIL
+    return GateResult(
+        "metric",
+        name,
+        verdict,
+        f"{check.success_condition} is {str(ok).lower()} for {value}",
+        evidence,
+    )
+
+
+def recheck(
+    uow: UnitOfWork, row: DeploymentRow, now: datetime, providers: ProviderFactory | None
+) -> GateReport:
+    """Judge a waiting deployment's gates again: all pass → queued; one fails for good →
+    failed, with the reason; still pending → look again at `next_check`."""
+    session = uow.session
+    candidate = Candidate(
+        session.get_one(ServiceRow, row.service_id),
+        session.get_one(EnvironmentRow, row.environment_id),
+        session.get_one(ReleaseRow, row.release_id),
+        requester=row.created_by,
+        deployment=row,
+    )
+    report = evaluate(session, candidate, now, providers)
+    row.gates = report.to_dict()
+    if report.verdict is Verdict.PASS:
+        row.due_at = None
+        move(uow, row, DeploymentState.QUEUED, actor=SYSTEM, reason=report.summary)
+    elif report.verdict is Verdict.FAIL:
+        move(uow, row, DeploymentState.FAILED, actor=SYSTEM, reason=report.summary)
+    else:
+        row.due_at = next_check(report, now)
+        if row.reason != report.summary:
+            row.reason = report.summary
+            note(uow, row.id, report.summary, SYSTEM, kind="gates")
+    return report
+
+
+def nudge(session: Session, **where: int) -> None:
+    """Judge the waiting deployments matching `where` (deployment_id, environment_id, release_id)
+    at once: something they wait for changed (an approval, an unlock, a test report)."""
+    columns = {
+        "deployment_id": DeploymentRow.id,
+        "environment_id": DeploymentRow.environment_id,
+        "release_id": DeploymentRow.release_id,
+    }
+    conditions = [columns[key] == value for key, value in where.items()]
+    rows = session.scalars(
+        select(DeploymentRow).where(
+            DeploymentRow.state == DeploymentState.WAITING.value, *conditions
+        )
+    ).all()
+    for waiting in rows:
+        waiting.due_at = waiting.created_at  # in the past by any clock: due now
+    if rows:
+        announce_work(session)
