@@ -10,10 +10,20 @@ from relman import __version__
 from relman.api.deps import AppContext
 from relman.api.errors import install_error_handlers
 from relman.api.metrics import Metrics
-from relman.api.routers import audit, catalog, deployments, metrics, releases, system, tokens
+from relman.api.routers import (
+    audit,
+    catalog,
+    deployments,
+    gates,
+    metrics,
+    releases,
+    system,
+    tokens,
+)
 from relman.bootstrap import default_drivers
 from relman.dashboard import pages
 from relman.drivers.base import Driver
+from relman.engine.connectors import provider_factory
 from relman.store.database import Database
 from relman.store.unit_of_work import Clock, utcnow
 
@@ -43,12 +53,13 @@ def create_app(
         clock=clock,
         anonymous_read=anonymous_read,
         drivers=default_drivers() if drivers is None else drivers,
+        providers=provider_factory(database),
         **({"wake": wake} if wake else {}),
     )
     app.state.metrics = Metrics(database)
     app.middleware("http")(app.state.metrics.middleware)
     install_error_handlers(app)
-    for module in (catalog, releases, deployments, tokens, metrics, audit):
+    for module in (catalog, releases, deployments, gates, tokens, metrics, audit):
         app.include_router(module.router)
     app.include_router(system.router)
     app.include_router(pages.router)

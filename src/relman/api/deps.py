@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from relman.api.schemas import PageOf
 from relman.domain.roles import Permission, Role, require
 from relman.drivers.base import Driver
+from relman.engine.rollout import ProviderFactory
 from relman.errors import Unauthenticated
 from relman.services.tokens import Principal, authenticate
 from relman.store.database import Database
@@ -27,6 +28,7 @@ __all__ = [
     "Writer",
     "allow",
     "context",
+    "identified",
 ]
 
 T = TypeVar("T")
@@ -45,6 +47,7 @@ class AppContext:
     clock: Clock
     anonymous_read: bool
     drivers: Mapping[str, Driver] = field(default_factory=dict)
+    providers: ProviderFactory | None = None  # metric providers for metric and SLO gates
     wake: Callable[[], None] = _no_worker  # tells the in-process worker to look for work
 
 
@@ -88,6 +91,18 @@ def allow(permission: Permission) -> Callable[..., Principal]:
         return principal
 
     return dependency
+
+
+def identified(
+    request: Request,
+    ctx: Annotated[AppContext, Depends(context)],
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_scheme)],
+) -> Principal:
+    """The caller, authenticated whatever their role (never anonymous): for acts whose rules
+    name who may (an approval)."""
+    principal = authenticate(ctx.database, _bearer(request), ctx.clock)
+    request.state.principal = principal
+    return principal
 
 
 def _reader(ctx: Annotated[AppContext, Depends(context)]) -> Iterator[Session]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from relman.domain.audit import ChainReport
 
@@ -140,11 +140,62 @@ class DeploymentCreate(Strict):
 
 
 class PromotionCreate(Strict):
-    """Deploy a release to an environment, if its lifecycle allows it now."""
+    """Deploy a release to an environment, judged by every gate (docs/gates.md)."""
 
     service: Name
     version: str = Field(max_length=128)
     environment: Name
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="Start no earlier than this (with a time zone); it waits until then, and "
+        "approvals may be given before",
+    )
+
+
+class GateRead(BaseModel):
+    gate: str = Field(
+        description="lifecycle, lock, freeze, schedule, approval, tests, dependency, slo, metric"
+    )
+    name: str
+    verdict: str = Field(description="pass, pending or fail")
+    reason: str
+    evidence: dict[str, Any]
+    clears_at: datetime | None = Field(description="when a pending gate clears by itself")
+
+
+class GateReportRead(BaseModel):
+    verdict: str = Field(description="pass (it would start), pending (wait) or fail (refused)")
+    summary: str
+    at: datetime
+    gates: list[GateRead]
+
+
+class ApprovalCreate(Strict):
+    decision: Literal["approve", "reject"]
+    comment: Text | None = Field(default=None, description="Required to reject: the reason")
+
+
+class ApprovalRead(BaseModel):
+    user: str
+    role: str
+    decision: str
+    comment: str | None
+    at: datetime
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LockCreate(Strict):
+    reason: Text = Field(min_length=1)
+    until: AwareDatetime | None = Field(default=None, description="Unlocks by itself then")
+
+
+class LockRead(BaseModel):
+    environment: str
+    reason: str
+    locked_by: str
+    locked_at: datetime
+    until: datetime | None
 
 
 class RollbackCreate(Strict):
@@ -226,6 +277,11 @@ class DeploymentDetailRead(DeploymentRead):
     steps: list[StepRead]
     events: list[EventRead]
     measurements: list[MeasurementRead] = Field(default_factory=list)
+    gates: GateReportRead | None = Field(
+        default=None, description="the newest judgement of its gates (while and before it waited)"
+    )
+    not_before: datetime | None = Field(default=None, description="its scheduled start")
+    approvals: list[ApprovalRead] = Field(default_factory=list)
 
 
 class LogLineRead(BaseModel):

@@ -58,6 +58,9 @@ class ApiClient:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self._send("POST", path, json=body)
 
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        return self._send("PUT", path, json=body)
+
     def delete(self, path: str) -> Any:
         return self._send("DELETE", path)
 
@@ -88,6 +91,8 @@ class ApiClient:
         self.last_status = response.status_code
         if not response.is_success:
             raise _error_from(response)
+        if response.status_code == 204:
+            return None
         try:
             return response.json()
         except ValueError:

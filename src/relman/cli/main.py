@@ -16,6 +16,7 @@ from relman.cli import (
     audit,
     config,
     deployments,
+    gates,
     metrics,
     promote,
     releases,
@@ -41,6 +42,10 @@ app.command("serve")(server.serve)
 app.command("worker")(worker.worker)
 app.command("promote")(promote.promote)
 app.command("rollback")(promote.rollback)
+app.command("approve")(gates.approve)
+app.command("reject")(gates.reject)
+app.command("lock")(gates.lock)
+app.command("unlock")(gates.unlock)
 app.command("validate")(config.validate)
 app.command("apply")(config.apply)
 app.command("status")(status.status)

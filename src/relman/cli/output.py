@@ -26,6 +26,7 @@ __all__ = [
     "EXIT_AUDIT_BROKEN",
     "EXIT_CODES",
     "EXIT_NOT_SUCCEEDED",
+    "EXIT_WOULD_WAIT",
     "console",
     "emit",
     "err_console",
@@ -53,6 +54,8 @@ EXIT_CODES: dict[type[RelmanError], int] = {
 EXIT_NOT_SUCCEEDED = 9
 # `relman audit verify` found a changed, deleted or added entry.
 EXIT_AUDIT_BROKEN = 10
+# `relman promote --dry-run`: it would wait for pending gates.
+EXIT_WOULD_WAIT = 11
 
 
 def exit_code_for(exc: RelmanError) -> int:

@@ -76,6 +76,15 @@ def render_deployment(d: dict[str, Any], *, events: int = 3, measurements: bool 
     parts: list[Any] = [header, Text(f"  created {created} UTC by {d['created_by']}", "dim")]
     if d.get("reason") and state in FINAL_STATES | {"paused"}:
         parts.append(Text(f"  {d['reason']}", style="dim"))
+    if state == "waiting" and d.get("gates"):
+        for gate in d["gates"]["gates"]:
+            if gate["verdict"] == "pending":
+                parts.append(Text(f"  waiting for {gate['name']}: {gate['reason']}", "yellow"))
+    for approval in d.get("approvals", []):
+        said = f": {approval['comment']}" if approval["comment"] else ""
+        parts.append(
+            Text(f"  {approval['decision']}d by {approval['user']} ({approval['role']}){said}")
+        )
     if d.get("weights"):
         weights = ", ".join(f"{slot} {weight}%" for slot, weight in d["weights"].items())
         stable = f"stable {d['stable_slot']}" if d.get("stable_slot") else "nothing stable before"

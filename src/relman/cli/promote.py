@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from relman.cli.common import JsonOption, api
-from relman.cli.output import EXIT_NOT_SUCCEEDED, console, emit, err_console
+from relman.cli.gates import parse_when, render_report
+from relman.cli.output import EXIT_NOT_SUCCEEDED, EXIT_WOULD_WAIT, console, emit, err_console
 from relman.cli.progress import follow, render_deployment, summary
 
 if TYPE_CHECKING:
@@ -28,11 +29,36 @@ def promote(
     service: Annotated[str, typer.Argument(help="The service.")],
     version: Annotated[str, typer.Argument(help="The release's version, like 1.4.0.")],
     to: Annotated[str, typer.Option("--to", help="The environment to deploy to.")],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the go/no-go report (every gate's verdict, reason and evidence) and "
+            "change nothing. Exits 0 for go, 11 for wait, 5 for no-go.",
+        ),
+    ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="Start no earlier than this (ISO 8601; local time without an offset). It "
+            "waits until then; approvals may come before."
+        ),
+    ] = None,
     wait: WaitOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Deploy a release to an environment, if its lifecycle allows it now."""
+    """Deploy a release to an environment, judged by every gate: it starts when all pass, waits
+    (state waiting) while some are pending, and is refused when one fails."""
     body = {"service": service, "version": version, "environment": to}
+    if at is not None:
+        body["at"] = parse_when(at, "--at") or ""
+    if dry_run:
+        with api() as client:
+            report = client.post("/api/v1/promotions/check", body)
+        emit(report, as_json, lambda: console.print(render_report(report)))
+        if report["verdict"] != "pass":
+            raise typer.Exit(EXIT_WOULD_WAIT if report["verdict"] == "pending" else 5)
+        return
     _start("/api/v1/promotions", body, wait=wait, as_json=as_json)
 
 

@@ -14,10 +14,25 @@ _STATE_STYLE = {"failed": "red", "aborted": "red", "rolled_back": "yellow"}
 
 
 def status(as_json: JsonOption = False) -> None:
-    """What version runs in each environment, per service."""
+    """What version runs in each environment, per service, and which environments are locked."""
     with api() as client:
         inventory = client.get("/api/v1/inventory")
-    emit(inventory, as_json, lambda: console.print(render_inventory(inventory)))
+
+    def render() -> None:
+        console.print(render_inventory(inventory))
+        for env in inventory["environments"]:
+            lock = env.get("lock")
+            if lock:
+                until = (
+                    f" until {lock['until'][:16].replace('T', ' ')} UTC" if lock["until"] else ""
+                )
+                console.print(
+                    f"[bold red]{env['name']} is locked[/] by {lock['locked_by']}{until}: ",
+                    end="",
+                )
+                console.print(lock["reason"], markup=False, soft_wrap=True)
+
+    emit(inventory, as_json, render)
 
 
 def render_inventory(inventory: dict[str, Any]) -> Table | Text:
@@ -26,7 +41,8 @@ def render_inventory(inventory: dict[str, Any]) -> Table | Text:
     table = Table(title="What runs where")
     table.add_column("service", style="bold")
     for env in inventory["environments"]:
-        table.add_column(f"{env['name']}\n[dim]{env['tier']}[/]")
+        locked = " [red]locked[/]" if env.get("lock") else ""
+        table.add_column(f"{env['name']}{locked}\n[dim]{env['tier']}[/]")
     for service in inventory["services"]:
         row: list[Text | str] = [service["name"]]
         for env in inventory["environments"]:

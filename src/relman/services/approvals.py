@@ -7,7 +7,8 @@ from sqlalchemy import select
 from relman.domain.approvals import check_approver
 from relman.domain.deployments import DeploymentState
 from relman.domain.roles import Role
-from relman.engine.gates import Candidate, approval_rule, nudge, parties_of
+from relman.engine.gates import Candidate, approval_rule, parties_of, recheck
+from relman.engine.rollout import ProviderFactory
 from relman.errors import Conflict, InvalidInput, NotFound
 from relman.store.tables import ApprovalRow, DeploymentRow, EnvironmentRow, ReleaseRow, ServiceRow
 from relman.store.unit_of_work import UnitOfWork
@@ -25,10 +26,12 @@ def decide(
     user: str,
     role: Role,
     comment: str | None = None,
+    providers: ProviderFactory | None = None,
 ) -> ApprovalRow:
     """Record `user`'s approval or rejection. Forbidden (audited at the edge) when the rule
     does not name them or separation of duties bars them; Conflict when the deployment does
-    not wait for approvals. A later decision of the same person replaces the earlier one."""
+    not wait for approvals. A later decision of the same person replaces the earlier one.
+    The deployment's gates are judged again at once: it may go (queued) or fail (rejected)."""
     if decision not in DECISIONS:
         raise InvalidInput(f"Unknown decision '{decision}'; decisions: approve, reject")
     if decision == "reject" and not (comment or "").strip():
@@ -80,6 +83,7 @@ def decide(
         role=role.value,
         **({"reason": comment} if comment else {}),
     )
-    nudge(session, deployment_id=row.id)
+    session.flush()
+    recheck(uow, row, now, providers)
     uow.commit()
     return approval

@@ -22,6 +22,7 @@ from relman.services.releases import get_release
 from relman.store.notifications import announce_work
 from relman.store.tables import (
     AnalysisMeasurementRow,
+    ApprovalRow,
     DeploymentEventRow,
     DeploymentLogRow,
     DeploymentRow,
@@ -186,6 +187,7 @@ class DeploymentDetail:
     previous_version: str | None
     rolled_back_by: int | None  # the newest rollback deployment that undoes this one
     measurements: list[AnalysisMeasurementRow] = field(default_factory=list)
+    approvals: list[ApprovalRow] = field(default_factory=list)
 
 
 def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
@@ -211,7 +213,12 @@ def deployment_detail(session: Session, deployment_id: int) -> DeploymentDetail:
         select(func.max(DeploymentRow.id)).where(DeploymentRow.rollback_of_id == row.id)
     )
     measurements = measurements_of(session, row.id)
-    return DeploymentDetail(view, list(steps), list(events), previous, rollback, measurements)
+    approvals = session.scalars(
+        select(ApprovalRow).where(ApprovalRow.deployment_id == row.id).order_by(ApprovalRow.at)
+    ).all()
+    return DeploymentDetail(
+        view, list(steps), list(events), previous, rollback, measurements, list(approvals)
+    )
 
 
 def deployment_logs(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from relman.domain.deployments import DeploymentState
 from relman.services.deployments import DeploymentView, deployment_views, lifecycle_environments
-from relman.store.tables import DeploymentRow, EnvironmentRow, ServiceRow
+from relman.store.tables import DeploymentRow, EnvironmentLockRow, EnvironmentRow, ServiceRow
 
 __all__ = ["Cell", "Inventory", "build_inventory"]
 
@@ -71,10 +71,13 @@ class ServiceLine:
 class Inventory:
     environments: list[tuple[str, str]]  # (name, tier) in display order
     services: list[ServiceLine]
+    locks: dict[str, dict[str, Any]] = field(default_factory=dict)  # environment → its lock
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "environments": [{"name": n, "tier": t} for n, t in self.environments],
+            "environments": [
+                {"name": n, "tier": t, "lock": self.locks.get(n)} for n, t in self.environments
+            ],
             "services": [
                 {
                     "name": s.name,
@@ -86,7 +89,8 @@ class Inventory:
         }
 
 
-def build_inventory(session: Session) -> Inventory:
+def build_inventory(session: Session, at: datetime | None = None) -> Inventory:
+    """The matrix, and the environments' locks (those still in force at `at`)."""
     envs = session.execute(
         select(EnvironmentRow.name, EnvironmentRow.tier).order_by(
             EnvironmentRow.position, EnvironmentRow.name
@@ -111,7 +115,25 @@ def build_inventory(session: Session) -> Inventory:
                 latest=Attempt.of(shown_latest) if shown_latest else None,
             )
         services.append(ServiceLine(service.name, service.spec["lifecycle"], cells))
-    return Inventory(environments, services)
+    return Inventory(environments, services, _locks(session, at))
+
+
+def _locks(session: Session, at: datetime | None) -> dict[str, dict[str, Any]]:
+    rows = session.execute(
+        select(EnvironmentRow.name, EnvironmentLockRow).join(
+            EnvironmentLockRow, EnvironmentLockRow.environment_id == EnvironmentRow.id
+        )
+    )
+    return {
+        name: {
+            "locked_by": lock.locked_by,
+            "reason": lock.reason,
+            "locked_at": _iso(lock.locked_at),
+            "until": _iso(lock.until) if lock.until else None,
+        }
+        for name, lock in rows
+        if at is None or lock.until is None or lock.until > at
+    }
 
 
 def _newest_per_cell(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from relman.api.deps import MAX_ID, AppContext, Page, Reader, Reading, Writer, allow, context
 from relman.api.schemas import (
+    ApprovalRead,
     ControlRequest,
     DeploymentCreate,
     DeploymentDetailRead,
@@ -110,6 +111,9 @@ def _detail(ctx: AppContext, deployment_id: int) -> DeploymentDetailRead:
             )
             for m in detail.measurements
         ],
+        gates=detail.view.row.gates,
+        not_before=detail.view.row.not_before,
+        approvals=[ApprovalRead.model_validate(a) for a in detail.approvals],
     )
 
 
@@ -122,9 +126,10 @@ def _detail(ctx: AppContext, deployment_id: int) -> DeploymentDetailRead:
 def post_promotion(
     body: PromotionCreate, ctx: Context, caller: Deploying, response: Response
 ) -> DeploymentDetailRead:
-    """Queue a deployment of the release to the environment, if its lifecycle allows it now
-    (409 `refused` names the rule otherwise). Asked again while that deployment has not ended,
-    it answers 200 with it instead of queueing another."""
+    """Ask for a deployment of the release to the environment, judged by every gate: queued
+    when all pass, `waiting` (listing what for) while some are pending, 409 `refused` naming
+    the gates that fail. Asked again while that deployment has not ended, it answers 200 with
+    it instead of making another."""
     with UnitOfWork(ctx.database, ctx.clock) as uow:
         promotion = promote(
             uow,
@@ -133,6 +138,8 @@ def post_promotion(
             version=body.version,
             environment=body.environment,
             actor=caller.user,
+            providers=ctx.providers,
+            at=body.at,
         )
     if not promotion.created:
         response.status_code = 200

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import text
 
-from relman.api.deps import Reader, Reading, Writer, allow
+from relman.api.deps import AppContext, Reader, Reading, Writer, allow, context
 from relman.api.schemas import ApplyRead, ConfigRequest
 from relman.configfile import load_config
 from relman.domain.roles import Permission
@@ -19,9 +19,12 @@ router = APIRouter()
 
 
 @router.get("/api/v1/inventory", tags=["inventory"])
-def get_inventory(session: Reader, _: Reading) -> dict[str, Any]:
-    """What version runs in each environment, per service (the last successful deployment)."""
-    return build_inventory(session).to_dict()
+def get_inventory(
+    session: Reader, _: Reading, ctx: Annotated[AppContext, Depends(context)]
+) -> dict[str, Any]:
+    """What version runs in each environment, per service (the last successful deployment),
+    and who locked which environment and why."""
+    return build_inventory(session, ctx.clock()).to_dict()
 
 
 @router.post("/api/v1/config/validate", tags=["config"])

@@ -1,0 +1,128 @@
+"""Gates as a user meets them from the CLI: the go/no-go report, a promotion that waits for an
+approval and a lock, separation of duties, and the audit trail of it all."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from .servers import Server, running_server
+
+CONFIG = """\
+version: 1
+environments:
+  - {name: staging, tier: staging}
+  - name: production
+    tier: production
+    gates:
+      - approval: {required: 1, from: [release-manager], forbid: [requester]}
+lifecycles:
+  - name: default
+    phases:
+      - {name: test, environments: [staging]}
+      - {name: prod, environments: [production]}
+services:
+  - name: api
+    lifecycle: default
+    run: {driver: script, deploy: ["true"]}
+"""
+
+
+def _json(result: Any) -> Any:
+    assert result.stdout, result.stderr
+    return json.loads(result.stdout)
+
+
+def _until(server: Server, token: str, deployment: int, state: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while True:
+        d = _json(server.cli("deployments", "show", str(deployment), "--json", token=token))
+        if d["state"] == state or time.monotonic() > deadline:
+            assert d["state"] == state, d
+            return d  # type: ignore[no-any-return]
+        time.sleep(0.2)
+
+
+def test_a_promotion_waits_for_an_approval_and_a_lock_and_says_why(tmp_path: Path) -> None:
+    config = tmp_path / "relman.yaml"
+    config.write_text(CONFIG)
+    with running_server(tmp_path / "home") as server:
+
+        def token(user: str, role: str) -> str:
+            made = server.cli("token", "create", "--user", user, "--role", role)
+            return made.stdout.strip()
+
+        admin, ci = token("root", "admin"), token("ci", "deployer")
+        rita, rex = token("rita", "release-manager"), token("rex", "release-manager")
+        assert server.cli("apply", "-f", str(config), token=admin).returncode == 0
+        assert (
+            server.cli("release", "create", "api", "--version", "1.0.0", token=ci).returncode == 0
+        )
+        staged = server.cli("promote", "api", "1.0.0", "--to", "staging", "--wait", token=ci)
+        assert staged.returncode == 0, staged.stderr
+
+        report = server.cli("promote", "api", "1.0.0", "--to", "production", "--dry-run", token=ci)
+        assert report.returncode == 11, report.stderr
+        assert "WAIT" in report.stdout
+        assert "needs 1 approval from a release-manager: 0 of 1" in report.stdout
+        as_json = _json(
+            server.cli(
+                "promote", "api", "1.0.0", "--to", "production", "--dry-run", "--json", token=ci
+            )
+        )
+        assert as_json["verdict"] == "pending"
+        assert {g["gate"]: g["verdict"] for g in as_json["gates"]} == {
+            "lifecycle": "pass",
+            "lock": "pass",
+            "approval": "pending",
+        }
+
+        asked = _json(
+            server.cli("promote", "api", "1.0.0", "--to", "production", "--json", token=rex)
+        )
+        deployment = asked["id"]
+        assert asked["state"] == "waiting"
+        shown = server.cli("deployments", "show", str(deployment), token=ci)
+        assert "waiting for approval: needs 1 approval from a release-manager" in shown.stdout
+
+        own = server.cli("approve", str(deployment), token=rex)
+        assert own.returncode == 6
+        assert "rex requested this deployment" in own.stderr
+        assert "separation of duties" in own.stderr
+        not_listed = server.cli("approve", str(deployment), token=ci)
+        assert not_listed.returncode == 6
+        assert "ci (deployer) may not approve deployment" in not_listed.stderr
+
+        locked = server.cli("lock", "production", "--reason", "incident 42", token=rita)
+        assert locked.returncode == 0, locked.stderr
+        status = server.cli("status", token=ci)
+        assert "production is locked by rita: incident 42" in status.stdout
+
+        approved = server.cli("approve", str(deployment), "--comment", "looks good", token=rita)
+        assert approved.returncode == 0, approved.stderr
+        assert "approved; it is waiting" in approved.stdout
+        assert "lock on production" in approved.stdout
+        assert (
+            _json(server.cli("deployments", "show", str(deployment), "--json", token=ci))["state"]
+            == "waiting"
+        )
+
+        assert server.cli("unlock", "production", token=rita).returncode == 0
+        done = _until(server, ci, deployment, "succeeded")
+        assert [(a["user"], a["decision"]) for a in done["approvals"]] == [("rita", "approve")]
+        assert (
+            "approved by rita (release-manager): looks good"
+            in server.cli("deployments", "show", str(deployment), token=ci).stdout
+        )
+
+        audit = _json(server.cli("audit", "list", "--json", "--limit", "100", token=admin))
+        actions = [(e["actor"], e["action"]) for e in audit["items"]]
+        assert ("rex", "request.refused") in actions
+        assert ("ci", "request.refused") in actions
+        assert ("rita", "environment.lock") in actions
+        assert ("rita", "deployment.approve") in actions
+        assert ("rita", "environment.unlock") in actions
+        assert ("relman", "deployment.queued") in actions
+        assert server.cli("audit", "verify", token=admin).returncode == 0
