@@ -4,6 +4,8 @@ approval and a lock, separation of duties, and the audit trail of it all."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -126,3 +128,151 @@ def test_a_promotion_waits_for_an_approval_and_a_lock_and_says_why(tmp_path: Pat
         assert ("rita", "environment.unlock") in actions
         assert ("relman", "deployment.queued") in actions
         assert server.cli("audit", "verify", token=admin).returncode == 0
+
+
+TESTED = """\
+version: 1
+environments:
+  - name: production
+    tier: production
+    gates:
+      - tests: {require: passed, min_coverage: 80}
+lifecycles:
+  - name: direct
+    phases:
+      - {name: prod, environments: [production]}
+services:
+  - name: web
+    lifecycle: direct
+    run: {driver: script, deploy: ["true"]}
+"""
+
+SAMPLE = """\
+import pytest
+
+def test_one():
+    assert 1 + 1 == 2
+
+def test_two():
+    assert "relman".upper() == "RELMAN"
+
+@pytest.mark.skip(reason="not on this platform")
+def test_skipped():
+    pass
+"""
+
+
+def _junit(tmp_path: Path, name: str, extra: str = "") -> Path:
+    """A real JUnit report, written by pytest running a small test module."""
+    module = tmp_path / f"test_{name}.py"
+    module.write_text(SAMPLE + extra)
+    report = tmp_path / f"{name}.xml"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(module),
+            f"--junitxml={report}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+        ],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert report.exists()
+    return report
+
+
+def test_ci_test_reports_open_and_close_the_tests_gate(tmp_path: Path) -> None:
+    config = tmp_path / "relman.yaml"
+    config.write_text(TESTED)
+    failing = _junit(tmp_path, "failing", "\ndef test_broken():\n    assert 2 + 2 == 5, 'math'\n")
+    passing = _junit(tmp_path, "passing")
+    with running_server(tmp_path / "home") as server:
+        admin = server.cli("token", "create", "--user", "root", "--role", "admin").stdout.strip()
+        ci = server.cli("token", "create", "--user", "ci", "--role", "deployer").stdout.strip()
+        assert server.cli("apply", "-f", str(config), token=admin).returncode == 0
+        assert (
+            server.cli("release", "create", "web", "--version", "2.0.0", token=ci).returncode == 0
+        )
+
+        before = _json(
+            server.cli(
+                "promote", "web", "2.0.0", "--to", "production", "--dry-run", "--json", token=ci
+            )
+        )
+        tests_gate = next(g for g in before["gates"] if g["gate"] == "tests")
+        assert tests_gate["verdict"] == "pending"
+        assert "no test report for 2.0.0 yet" in tests_gate["reason"]
+
+        sent = server.cli(
+            "report",
+            "tests",
+            "--release",
+            "web@2.0.0",
+            "--junit",
+            str(failing),
+            "--coverage",
+            "91%",
+            token=ci,
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert "web 2.0.0: failed: 1 failure, 0 errors in 4 tests, coverage 91%" in sent.stdout
+        assert "test_broken: AssertionError: math" in sent.stdout
+        refused = server.cli("promote", "web", "2.0.0", "--to", "production", token=ci)
+        assert refused.returncode == 5
+        assert (
+            "web 2.0.0 cannot go to production: tests: 4 tests, 1 failed, 0 errors"
+            in refused.stderr
+        )
+
+        low = server.cli(
+            "report",
+            "tests",
+            "--release",
+            "web@2.0.0",
+            "--junit",
+            str(passing),
+            "--coverage",
+            "79.5",
+            token=ci,
+        )
+        assert low.returncode == 0, low.stderr
+        no_go = server.cli("promote", "web", "2.0.0", "--to", "production", "--dry-run", token=ci)
+        assert no_go.returncode == 5
+        assert "coverage 79.5% is 0.5 points below the 80% required" in no_go.stdout
+
+        server.cli(
+            "report",
+            "tests",
+            "--release",
+            "web@2.0.0",
+            "--junit",
+            str(passing),
+            "--coverage",
+            "80",
+            token=ci,
+        )
+        go = server.cli("promote", "web", "2.0.0", "--to", "production", "--dry-run", token=ci)
+        assert go.returncode == 0, go.stdout
+        assert "GO" in go.stdout
+
+        bad = tmp_path / "bad.xml"
+        bad.write_text("<testsuites><testsuite></testsuites>")
+        refused_xml = server.cli(
+            "report", "tests", "--release", "web@2.0.0", "--junit", str(bad), token=ci
+        )
+        assert refused_xml.returncode == 2
+        assert "bad.xml:1:" in refused_xml.stderr
+        assert "mismatched tag" in refused_xml.stderr
+        unknown = server.cli(
+            "report", "tests", "--release", "web", "--junit", str(passing), token=ci
+        )
+        assert unknown.returncode == 2
+        assert "is not SERVICE@VERSION" in unknown.stderr

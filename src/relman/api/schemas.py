@@ -170,6 +170,33 @@ class GateReportRead(BaseModel):
     gates: list[GateRead]
 
 
+class TestReportCreate(Strict):
+    """A JUnit XML report as CI wrote it (pytest --junitxml, Surefire, Gradle, Jest, …)."""
+
+    __test__ = False  # not a pytest test class
+
+    junit: str = Field(max_length=50 * 1024 * 1024, description="The report's XML text")
+    coverage: float | None = Field(default=None, ge=0, le=100, description="Line coverage, %")
+    source: str = Field(default="report.xml", max_length=200, description="Its file name")
+
+
+class TestReportRead(BaseModel):
+    __test__ = False
+
+    id: int
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
+    coverage: float | None
+    passed: bool
+    verdict: str
+    summary: dict[str, Any] = Field(description="Counts, duration and the failed cases")
+    source: str
+    reported_by: str
+    reported_at: datetime
+
+
 class ApprovalCreate(Strict):
     decision: Literal["approve", "reject"]
     comment: Text | None = Field(default=None, description="Required to reject: the reason")

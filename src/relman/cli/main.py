@@ -20,6 +20,7 @@ from relman.cli import (
     metrics,
     promote,
     releases,
+    report,
     server,
     status,
     tokens,
@@ -57,6 +58,7 @@ app.add_typer(releases.app, name="release")
 app.add_typer(deployments.app, name="deployments")
 app.add_typer(metrics.app, name="metrics")
 app.add_typer(audit.app, name="audit")
+app.add_typer(report.app, name="report")
 
 
 def _print_version(value: bool) -> None:

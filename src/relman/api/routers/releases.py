@@ -8,9 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from relman.api.deps import Page, Reader, Reading, Writer, allow
-from relman.api.schemas import Artifact, PageOf, ReleaseChanges, ReleaseCreate, ReleaseRead
+from relman.api.schemas import (
+    Artifact,
+    PageOf,
+    ReleaseChanges,
+    ReleaseCreate,
+    ReleaseRead,
+    TestReportCreate,
+    TestReportRead,
+)
 from relman.domain.releases import ReleaseContent
 from relman.domain.roles import Permission
+from relman.domain.testreports import TestSummary, parse_junit
 from relman.services.releases import (
     ContainedCommit,
     ReleaseHistory,
@@ -21,8 +30,9 @@ from relman.services.releases import (
     list_releases,
     promotion_changes,
 )
+from relman.services.test_reports import record_test_report, reports_of
 from relman.services.tokens import Principal
-from relman.store.tables import ReleaseRow
+from relman.store.tables import ReleaseRow, TestReportRow
 
 router = APIRouter(prefix="/api/v1", tags=["releases"])
 
@@ -113,4 +123,55 @@ def read_promotion_changes(
         candidate=found.candidate.version,
         direction=found.direction,
         releases=[_read(row, found.service, counts.get(row.id, 0)) for row in found.releases],
+    )
+
+
+@router.post(
+    "/releases/{service}/{version}/test-reports", response_model=TestReportRead, status_code=201
+)
+def post_test_report(
+    service: str,
+    version: str,
+    body: TestReportCreate,
+    uow: Writer,
+    caller: Annotated[Principal, Depends(allow(Permission.CREATE_RELEASE))],
+) -> TestReportRead:
+    """Record CI's test results for the release (the `tests` gate reads the newest); 422 with
+    the line and column when the XML is not a JUnit report."""
+    summary = parse_junit(body.junit.encode(), body.source)
+    row = record_test_report(
+        uow,
+        service,
+        version,
+        summary,
+        coverage=body.coverage,
+        source=body.source,
+        actor=caller.user,
+    )
+    return _report(row)
+
+
+@router.get("/releases/{service}/{version}/test-reports", response_model=list[TestReportRead])
+def list_test_reports(
+    service: str, version: str, session: Reader, _: Reading
+) -> list[TestReportRead]:
+    """The release's test reports, newest first."""
+    return [_report(row) for row in reports_of(session, service, version)]
+
+
+def _report(row: TestReportRow) -> TestReportRead:
+    summary = TestSummary.from_dict(row.summary)
+    return TestReportRead(
+        id=row.id,
+        tests=row.tests,
+        failures=row.failures,
+        errors=row.errors,
+        skipped=row.skipped,
+        coverage=row.coverage,
+        passed=summary.passed,
+        verdict=summary.verdict,
+        summary=row.summary,
+        source=row.source,
+        reported_by=row.reported_by,
+        reported_at=row.reported_at,
     )
