@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,86 @@ def test_ci_test_reports_open_and_close_the_tests_gate(tmp_path: Path) -> None:
         )
         assert unknown.returncode == 2
         assert "is not SERVICE@VERSION" in unknown.stderr
+
+
+def test_freezes_stop_the_line_and_an_exception_from_the_cli(tmp_path: Path) -> None:
+    config = tmp_path / "relman.yaml"
+    config.write_text(
+        CONFIG.replace(
+            "      - approval: {required: 1, from: [release-manager], forbid: [requester]}\n",
+            "      - tests: {require: reported}\n",
+        )
+    )
+    today = datetime.now(UTC).date()
+    with running_server(tmp_path / "home") as server:
+
+        def token(user: str, role: str) -> str:
+            return server.cli("token", "create", "--user", user, "--role", role).stdout.strip()
+
+        admin, rita, rex = (
+            token("root", "admin"),
+            token("rita", "release-manager"),
+            token("rex", "release-manager"),
+        )
+        assert server.cli("apply", "-f", str(config), token=admin).returncode == 0
+        made = server.cli(
+            "freeze",
+            "create",
+            "holidays",
+            "--start",
+            f"{today - timedelta(days=1)}T00:00",
+            "--end",
+            f"{today + timedelta(days=2)}T00:00",
+            "--env",
+            "staging",
+            "--reason",
+            "year-end",
+            token=rita,
+        )
+        assert made.returncode == 0, made.stderr
+        assert "Freeze holidays created: in force until" in made.stdout
+        bad = server.cli(
+            "freeze", "create", "odd", "--rrule", "FREQ=HOURLY", "--duration", "1h", token=rita
+        )
+        assert bad.returncode == 2
+        assert "FREQ=HOURLY" in bad.stderr
+        listed = server.cli("freeze", "list", token=rita)
+        assert "holidays" in listed.stdout
+        assert "year-end" in listed.stdout
+
+        assert (
+            server.cli("release", "create", "api", "--version", "1.0.0", token=rex).returncode == 0
+        )
+        held = _json(server.cli("promote", "api", "1.0.0", "--to", "staging", "--json", token=rex))
+        assert held["state"] == "waiting"
+        assert "holidays until" in held["reason"]
+        own = server.cli("freeze", "exception", str(held["id"]), "--reason", "mine", token=rex)
+        assert own.returncode == 6
+        assert "rex asked for deployment" in own.stderr
+        granted = server.cli(
+            "freeze", "exception", str(held["id"]), "--reason", "security fix", token=rita
+        )
+        assert granted.returncode == 0, granted.stderr
+        _until(server, rita, held["id"], "succeeded")
+
+        stopped = server.cli("stop-the-line", "--reason", "incident 7", token=rita)
+        assert stopped.returncode == 0, stopped.stderr
+        assert "STOPPED" in server.cli("freeze", "list", token=rita).stdout
+        assert server.cli("freeze", "delete", "holidays", token=rita).returncode == 0
+        assert (
+            server.cli("release", "create", "api", "--version", "1.0.1", token=rex).returncode == 0
+        )
+        second = _json(
+            server.cli("promote", "api", "1.0.1", "--to", "staging", "--json", token=rex)
+        )
+        assert second["reason"] == "waiting for freezes: the line is stopped by rita: incident 7"
+        assert server.cli("stop-the-line", "--lift", token=rita).returncode == 0
+        _until(server, rita, second["id"], "succeeded")
+        audit = _json(server.cli("audit", "list", "--action", "freeze.*", "--json", token=admin))
+        assert [(e["actor"], e["action"]) for e in reversed(audit["items"])] == [
+            ("rita", "freeze.create"),
+            ("rita", "freeze.exception"),
+            ("rita", "freeze.stop_the_line"),
+            ("rita", "freeze.delete"),
+            ("rita", "freeze.lift"),
+        ]

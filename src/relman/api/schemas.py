@@ -212,6 +212,26 @@ class ApprovalRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class ReasonRequest(Strict):
+    reason: Text = Field(min_length=1)
+
+
+class FreezeWindowRead(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class FreezeRead(BaseModel):
+    name: str
+    source: str = Field(description="config (relman.yaml), cli (freeze create) or stop")
+    spec: dict[str, Any] = Field(description="the fields as in relman.yaml")
+    created_by: str
+    created_at: datetime
+    active: bool
+    window: FreezeWindowRead | None = Field(description="the window in force now")
+    next: FreezeWindowRead | None = Field(description="the next window")
+
+
 class LockCreate(Strict):
     reason: Text = Field(min_length=1)
     until: AwareDatetime | None = Field(default=None, description="Unlocks by itself then")
@@ -359,6 +379,9 @@ class ApplyRead(BaseModel):
     created: list[str]
     changed: list[str]
     unchanged: list[str]
+    deleted: list[str] = Field(
+        default_factory=list, description="freezes an earlier apply made that the file dropped"
+    )
     changes: dict[str, list[str]]
     dry_run: bool
 

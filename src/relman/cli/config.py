@@ -57,11 +57,14 @@ def _render_apply(result: dict[str, Any]) -> None:
     for key in result["changed"]:
         fields = ", ".join(result["changes"].get(key, []))
         console.print(f"[yellow]~ changed[/]   {key} ({fields})")
+    for key in result.get("deleted", []):
+        console.print(f"[red]- deleted[/]   {key}")
     for key in result["unchanged"]:
         console.print(f"[dim]= unchanged {key}[/]")
     summary = (
         f"{len(result['created'])} created, {len(result['changed'])} changed, "
         f"{len(result['unchanged'])} unchanged"
+        + (f", {len(result['deleted'])} deleted" if result.get("deleted") else "")
     )
     if result["dry_run"]:
         summary += " [bold](dry run: nothing was changed)[/]"

@@ -16,6 +16,7 @@ from relman.cli import (
     audit,
     config,
     deployments,
+    freezes,
     gates,
     metrics,
     promote,
@@ -59,6 +60,8 @@ app.add_typer(deployments.app, name="deployments")
 app.add_typer(metrics.app, name="metrics")
 app.add_typer(audit.app, name="audit")
 app.add_typer(report.app, name="report")
+app.add_typer(freezes.app, name="freeze")
+app.command("stop-the-line")(freezes.stop_the_line)
 
 
 def _print_version(value: bool) -> None:

@@ -35,6 +35,7 @@ from relman.domain.delivery import (
 )
 from relman.domain.delivery_config import read_analysis, read_strategies, read_traffic
 from relman.domain.durations import format_duration
+from relman.domain.freezes import FreezeSpec, parse_freezes
 from relman.domain.gate_specs import (
     Dependency,
     GateSpec,
@@ -202,9 +203,11 @@ class ConfigDocument:
     services: tuple[ServiceSpec, ...]
     notes: NotesSettings = DEFAULT_NOTES
     analyses: tuple[AnalysisSpec, ...] = ()
+    freezes: tuple[FreezeSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "freezes": [spec.to_dict() for spec in self.freezes],
             "version": self.version,
             "environments": [spec.to_dict() for spec in self.environments],
             "lifecycles": [spec.to_dict() for spec in self.lifecycles],
@@ -229,7 +232,15 @@ class ConfigDocument:
 
 # --- the entry point -------------------------------------------------------------------------
 
-_TOP_FIELDS = ("version", "environments", "lifecycles", "services", "notes", "analyses")
+_TOP_FIELDS = (
+    "version",
+    "environments",
+    "lifecycles",
+    "services",
+    "notes",
+    "analyses",
+    "freezes",
+)
 _ENVIRONMENT_FIELDS = ("name", "tier", "on_failure", "gates")
 _LIFECYCLE_FIELDS = ("name", "phases")
 _PHASE_FIELDS = ("name", "environments", "optional", "minimum", "soak")
@@ -308,6 +319,9 @@ def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
         top, "services", issues, partial(_parse_service, references=references)
     )
     notes = _parse_notes(top.get("notes"), ("notes",), issues)
+    freezes = _parse_freezes(
+        top.get("freezes"), issues, references.environments, references.services
+    )
     return ConfigDocument(
         version=version,
         environments=tuple(environments or ()),
@@ -317,7 +331,25 @@ def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
         ),
         notes=notes,
         analyses=tuple(analyses or ()),
+        freezes=freezes,
     )
+
+
+def _parse_freezes(
+    raw: object, issues: Issues, environments: Defined, services: Defined
+) -> tuple[FreezeSpec, ...]:
+    """The file's freezes; the environments and services they name must be defined."""
+    if raw is None:
+        return ()
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(item, Mapping):
+            continue
+        for key, defined in (("environments", environments), ("services", services)):
+            names = item.get(key)
+            for position, name in enumerate(names if isinstance(names, list) else []):
+                if isinstance(name, str):
+                    defined.check(name, ("freezes", index, key, position), issues)
+    return parse_freezes(raw, ("freezes",), issues)
 
 
 def _with_file_settings(

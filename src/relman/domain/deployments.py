@@ -72,7 +72,8 @@ OPEN_STATES = (DeploymentState.QUEUED, DeploymentState.WAITING, *ACTIVE_STATES)
 _S = DeploymentState
 # Every move a deployment may make; the engine's one door checks against this table.
 TRANSITIONS: dict[DeploymentState, frozenset[DeploymentState]] = {
-    _S.QUEUED: frozenset({_S.RUNNING, _S.ABORTED}),
+    # waiting or failed: its gates, judged again as it starts, no longer pass (a new lock)
+    _S.QUEUED: frozenset({_S.RUNNING, _S.WAITING, _S.FAILED, _S.ABORTED}),
     # failed: a gate said no for good while it waited (a rejection, failed tests)
     _S.WAITING: frozenset({_S.QUEUED, _S.FAILED, _S.ABORTED}),
     # rolled_back from running: a canary whose traffic went back to the stable slot

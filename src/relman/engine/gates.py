@@ -23,6 +23,7 @@ from relman.domain.approvals import (
 from relman.domain.checks import Defined, Issues
 from relman.domain.deployments import DeploymentState
 from relman.domain.expressions import ExpressionError, parse_expression
+from relman.domain.freezes import active_freezes, freeze_from_dict
 from relman.domain.gate_specs import (
     Dependency,
     GateSpec,
@@ -43,6 +44,8 @@ from relman.store.tables import (
     DeploymentRow,
     EnvironmentLockRow,
     EnvironmentRow,
+    FreezeRow,
+    GateOverrideRow,
     LifecycleRow,
     ReleaseCommitRow,
     ReleaseRow,
@@ -62,6 +65,7 @@ __all__ = [
 ]
 
 _UNCHECKED = Defined("name", None)  # the server's copy: names were checked on apply
+STOP = "stop"  # the source of the stop-the-line freeze
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ def evaluate(
     results: list[GateResult] = [
         _lifecycle(session, candidate, now),
         _lock(session, candidate.environment, now),
+        _freezes(session, candidate, now),
     ]
     if candidate.deployment is not None and candidate.deployment.not_before is not None:
         results.append(schedule_gate(candidate.deployment.not_before, now))
@@ -199,6 +204,59 @@ def _lock(session: Session, env: EnvironmentRow, now: datetime) -> GateResult:
             "until": lock.until.isoformat() if lock.until else None,
         },
         clears_at=lock.until,
+    )
+
+
+def _freezes(session: Session, candidate: Candidate, now: datetime) -> GateResult:
+    """Pending while a freeze window covers the environment and service (or the line is
+    stopped), unless a release-manager granted this deployment an exception."""
+    env, service = candidate.environment.name, candidate.service.name
+    rows = session.scalars(select(FreezeRow).order_by(FreezeRow.name)).all()
+    stop = next((row for row in rows if row.source == STOP), None)
+    windows = active_freezes(
+        [freeze_from_dict(row.spec) for row in rows if row.source != STOP], env, service, now
+    )
+    name = "freezes"
+    if stop is None and not windows:
+        return GateResult("freeze", name, Verdict.PASS, f"no freeze covers {service} in {env}")
+    evidence: dict[str, Any] = {
+        "windows": [
+            {"freeze": w.name, "start": w.start.isoformat(), "end": w.end.isoformat()}
+            for w in windows
+        ],
+        "stop_the_line": None
+        if stop is None
+        else {"by": stop.created_by, "at": stop.created_at.isoformat(), **stop.spec},
+    }
+    parts = [f"{w.name} until {w.end:%Y-%m-%d %H:%M} UTC" for w in windows]
+    if stop is not None:
+        parts.insert(0, f"the line is stopped by {stop.created_by}: {stop.spec.get('reason')}")
+    exception = _exception(session, candidate.deployment)
+    if exception is not None:
+        evidence["exception"] = {
+            "granted_by": exception.granted_by,
+            "reason": exception.reason,
+            "at": exception.at.isoformat(),
+        }
+        return GateResult(
+            "freeze",
+            name,
+            Verdict.PASS,
+            f"exception granted by {exception.granted_by} ({exception.reason}) for: "
+            + "; ".join(parts),
+            evidence,
+        )
+    clears = None if stop is not None else max(w.end for w in windows)
+    return GateResult("freeze", name, Verdict.PENDING, "; ".join(parts), evidence, clears)
+
+
+def _exception(session: Session, deployment: DeploymentRow | None) -> GateOverrideRow | None:
+    if deployment is None:
+        return None
+    return session.scalar(
+        select(GateOverrideRow).where(
+            GateOverrideRow.deployment_id == deployment.id, GateOverrideRow.gate == "freeze"
+        )
     )
 
 
@@ -349,8 +407,8 @@ def _metric(check: MetricCheck, providers: ProviderFactory | None, now: datetime
 def recheck(
     uow: UnitOfWork, row: DeploymentRow, now: datetime, providers: ProviderFactory | None
 ) -> GateReport:
-    """Judge a waiting deployment's gates again: all pass → queued; one fails for good →
-    failed, with the reason; still pending → look again at `next_check`."""
+    """Judge a waiting (or starting) deployment's gates again: all pass → queued; one fails for
+    good → failed, with the reason; some pending → waiting, looked at again at `next_check`."""
     session = uow.session
     candidate = Candidate(
         session.get_one(ServiceRow, row.service_id),
@@ -361,28 +419,33 @@ def recheck(
     )
     report = evaluate(session, candidate, now, providers)
     row.gates = report.to_dict()
+    state = DeploymentState(row.state)
     if report.verdict is Verdict.PASS:
         row.due_at = None
-        move(uow, row, DeploymentState.QUEUED, actor=SYSTEM, reason=report.summary)
+        if state is DeploymentState.WAITING:
+            move(uow, row, DeploymentState.QUEUED, actor=SYSTEM, reason=report.summary)
     elif report.verdict is Verdict.FAIL:
         move(uow, row, DeploymentState.FAILED, actor=SYSTEM, reason=report.summary)
     else:
         row.due_at = next_check(report, now)
-        if row.reason != report.summary:
+        if state is not DeploymentState.WAITING:
+            move(uow, row, DeploymentState.WAITING, actor=SYSTEM, reason=report.summary)
+        elif row.reason != report.summary:
             row.reason = report.summary
             note(uow, row.id, report.summary, SYSTEM, kind="gates")
     return report
 
 
 def nudge(session: Session, **where: int) -> None:
-    """Judge the waiting deployments matching `where` (deployment_id, environment_id, release_id)
-    at once: something they wait for changed (an approval, an unlock, a test report)."""
+    """Judge the waiting deployments matching `where` (deployment_id, environment_id,
+    release_id; nothing: all) at once: something they wait for changed (an unlock, a test
+    report, a freeze deleted)."""
     columns = {
         "deployment_id": DeploymentRow.id,
         "environment_id": DeploymentRow.environment_id,
         "release_id": DeploymentRow.release_id,
     }
-    conditions = [columns[key] == value for key, value in where.items()]
+    conditions = [columns[key] == value for key, value in where.items()]  # none: all
     rows = session.scalars(
         select(DeploymentRow).where(
             DeploymentRow.state == DeploymentState.WAITING.value, *conditions

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 
 from relman.domain.deployments import DeploymentState, StepState
+from relman.domain.gates import Verdict
 from relman.domain.strategies import SLOTS
 from relman.drivers.base import DEFAULT_SLOT, Driver, StepResult, StepRun
 from relman.engine.connectors import provider_factory, traffic_factory
@@ -294,6 +295,13 @@ class Worker:
                         return claim
                     continue
                 if row.state == DeploymentState.QUEUED.value:
+                    # a deploy's gates are judged again as it starts: a lock or a freeze may
+                    # have come while it queued (rollbacks are never held)
+                    if row.kind == "deploy":
+                        report = recheck(uow, row, now, self.rollouts.provider_for)
+                        if report.verdict is not Verdict.PASS:
+                            uow.commit()
+                            continue
                     self._admit(uow, row)
                 row.lease_owner = self.owner
                 row.lease_expires_at = now + self.options.lease

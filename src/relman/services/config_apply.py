@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from relman.domain.config import ConfigDocument
-from relman.store.tables import EnvironmentRow, LifecycleRow, ServiceRow
+from relman.errors import Conflict
+from relman.store.tables import EnvironmentRow, FreezeRow, LifecycleRow, ServiceRow
 from relman.store.unit_of_work import UnitOfWork
 
 __all__ = ["ApplyResult", "apply_config"]
@@ -23,12 +24,14 @@ class ApplyResult:
     unchanged: list[str] = field(default_factory=list)
     changes: dict[str, list[str]] = field(default_factory=dict)
     dry_run: bool = False
+    deleted: list[str] = field(default_factory=list)  # freezes the file no longer has
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "created": self.created,
             "changed": self.changed,
             "unchanged": self.unchanged,
+            "deleted": self.deleted,
             "changes": self.changes,
             "dry_run": self.dry_run,
         }
@@ -55,6 +58,7 @@ def apply_config(
             service.to_dict(),
             lifecycle_id=lifecycle_ids[service.lifecycle],
         )
+    _put_freezes(applier, [spec.to_dict() for spec in doc.freezes])
     if not dry_run:
         uow.commit()
     return result
@@ -97,6 +101,49 @@ class _Applier:
         self.result.changed.append(key)
         self.result.changes[key] = fields
         self.uow.audit(self.actor, "config.change", key, fields=fields, spec=spec)
+
+
+def _put_freezes(applier: _Applier, specs: list[dict[str, Any]]) -> None:
+    """The file's freezes replace the ones an earlier apply made (`source` config); those made
+    with `relman freeze create` stay, and may not share a name with the file's."""
+    uow, result = applier.uow, applier.result
+    session = uow.session
+    existing = {row.name: row for row in session.scalars(select(FreezeRow))}
+    for spec in specs:
+        name, key = spec["name"], f"freeze/{spec['name']}"
+        row = existing.pop(name, None)
+        if row is not None and row.source != "config":
+            raise Conflict(
+                f"A freeze named '{name}' was made with 'relman freeze create' (by "
+                f"{row.created_by}); delete it with 'relman freeze delete {name}' or rename "
+                "the one in relman.yaml",
+                details={"freeze": name},
+            )
+        if row is None:
+            session.add(
+                FreezeRow(
+                    name=name,
+                    source="config",
+                    spec=spec,
+                    created_by=applier.actor,
+                    created_at=uow.clock(),
+                )
+            )
+            result.created.append(key)
+            uow.audit(applier.actor, "config.create", key, spec=spec)
+        elif row.spec != spec:
+            fields = _changed_fields(row.spec, spec)
+            row.spec = spec
+            result.changed.append(key)
+            result.changes[key] = fields
+            uow.audit(applier.actor, "config.change", key, fields=fields, spec=spec)
+        else:
+            result.unchanged.append(key)
+    for name, row in existing.items():
+        if row.source == "config":
+            session.delete(row)
+            result.deleted.append(f"freeze/{name}")
+            uow.audit(applier.actor, "config.delete", f"freeze/{name}", spec=row.spec)
 
 
 def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

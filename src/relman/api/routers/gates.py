@@ -1,8 +1,8 @@
-"""Gates: the go/no-go report, approvals, environment locks (docs/gates.md)."""
+"""Gates: the go/no-go report, approvals, environment locks, freezes (docs/gates.md)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
 
@@ -10,18 +10,28 @@ from relman.api.deps import MAX_ID, AppContext, Reader, allow, context, identifi
 from relman.api.schemas import (
     ApprovalCreate,
     ApprovalRead,
+    FreezeRead,
     GateReportRead,
     LockCreate,
     LockRead,
     PromotionCreate,
+    ReasonRequest,
 )
 from relman.domain.roles import Permission
 from relman.services.approvals import decide
+from relman.services.freezes import (
+    create_freeze,
+    delete_freeze,
+    grant_exception,
+    lift_the_line,
+    list_freezes,
+    stop_the_line,
+)
 from relman.services.locks import lock, unlock
 from relman.services.lookups import get_environment
 from relman.services.promotions import go_no_go
 from relman.services.tokens import Principal
-from relman.store.unit_of_work import UnitOfWork
+from relman.store.unit_of_work import UnitOfWork, read_session
 
 router = APIRouter(prefix="/api/v1", tags=["gates"])
 
@@ -100,3 +110,66 @@ def delete_lock(name: str, ctx: Context, caller: Freezing) -> Response:
         unlock(uow, name, actor=caller.user)
     ctx.wake()
     return Response(status_code=204)
+
+
+@router.get("/freezes", response_model=list[FreezeRead])
+def get_freezes(
+    session: Reader, ctx: Context, _: Annotated[Principal, Depends(allow(Permission.READ))]
+) -> list[FreezeRead]:
+    """Every freeze (from relman.yaml, made by hand, stop-the-line) with the window in force now
+    and the next one."""
+    return [FreezeRead.model_validate(v.to_dict()) for v in list_freezes(session, ctx.clock())]
+
+
+@router.post("/freezes", response_model=FreezeRead, status_code=201)
+def post_freeze(body: dict[str, Any], ctx: Context, caller: Freezing) -> FreezeRead:
+    """Make a freeze from the fields relman.yaml uses (name, rrule + duration or start + end,
+    timezone, environments, services, reason); 422 lists every problem."""
+    with UnitOfWork(ctx.database, ctx.clock) as uow:
+        create_freeze(uow, body, actor=caller.user)
+    with read_session(ctx.database) as session:
+        view = next(v for v in list_freezes(session, ctx.clock()) if v.row.name == body["name"])
+    return FreezeRead.model_validate(view.to_dict())
+
+
+@router.delete("/freezes/{name}", status_code=204)
+def delete_a_freeze(name: str, ctx: Context, caller: Freezing) -> Response:
+    """Delete a freeze made by hand (one from relman.yaml goes with 'relman apply')."""
+    with UnitOfWork(ctx.database, ctx.clock) as uow:
+        delete_freeze(uow, name, actor=caller.user)
+    ctx.wake()
+    return Response(status_code=204)
+
+
+@router.put("/stop-the-line", status_code=204)
+def put_stop_the_line(body: ReasonRequest, ctx: Context, caller: Freezing) -> Response:
+    """Freeze everything at once: every promotion waits until the line is lifted."""
+    with UnitOfWork(ctx.database, ctx.clock) as uow:
+        stop_the_line(uow, reason=body.reason, actor=caller.user)
+    return Response(status_code=204)
+
+
+@router.delete("/stop-the-line", status_code=204)
+def delete_stop_the_line(ctx: Context, caller: Freezing) -> Response:
+    """Lift stop-the-line (no error when the line was not stopped)."""
+    with UnitOfWork(ctx.database, ctx.clock) as uow:
+        lift_the_line(uow, actor=caller.user)
+    ctx.wake()
+    return Response(status_code=204)
+
+
+@router.post("/deployments/{deployment_id}/freeze-exception", status_code=201)
+def post_freeze_exception(
+    deployment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: ReasonRequest,
+    ctx: Context,
+    caller: Annotated[Principal, Depends(allow(Permission.OVERRIDE))],
+) -> dict[str, Any]:
+    """Let one waiting deployment through the freezes: a release-manager, never the one who
+    asked for it (403), always audited."""
+    with UnitOfWork(ctx.database, ctx.clock) as uow:
+        row = grant_exception(
+            uow, deployment_id, reason=body.reason, actor=caller.user, providers=ctx.providers
+        )
+    ctx.wake()
+    return {"deployment": row.deployment_id, "granted_by": row.granted_by, "reason": row.reason}
