@@ -19,6 +19,7 @@ of budget and 0.01× of burn rate.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -33,9 +34,9 @@ import pytest
 from relman.domain.gates import Verdict
 from relman.domain.slo import SloSpec, slo_from_dict
 from relman.metrics.prometheus import PrometheusProvider
-from relman.services.slo import measure_slo
+from relman.metrics.slo import measure_slo
 from tests.e2e.infra import eventually
-from tests.e2e.servers import free_port
+from tests.e2e.servers import free_port, running_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None or shutil.which("promtool") is None,
@@ -228,3 +229,70 @@ def test_a_prometheus_that_does_not_answer_is_pending() -> None:
     status = measure_slo(spec, PrometheusProvider(address, timeout=1, retries=0))
     assert status.verdict is Verdict.PENDING
     assert status.reason.startswith(f"can't measure the SLO: Prometheus at {address} is unavail")
+
+
+def test_the_slo_gate_and_slo_status_through_the_server(history: History, tmp_path: Path) -> None:
+    """relman.yaml's slos: and an environment's `slo` gate, from the CLI against a real server:
+    the incident's SLO blocks production, the healthy one lets it through."""
+
+    def slo_entry(service: str) -> str:
+        counted = "sum(increase(http_requests_total{%s}[{window}]))"
+        good = counted % f'service="{service}",code!~"5.."'
+        total = counted % f'service="{service}"'
+        return (
+            f"  - name: {service}-availability\n"
+            f"    provider: {{type: prometheus, address: '{history.address}'}}\n"
+            "    objective: 99.9\n"
+            "    window: 28d\n"
+            f"    good: '{good}'\n"
+            f"    total: '{total}'\n"
+            "    gate: {min_budget_remaining: 10%, max_burn_rate: {'1h': 14.4, '6h': 6}}\n"
+        )
+
+    config = tmp_path / "relman.yaml"
+    config.write_text(
+        "version: 1\n"
+        "environments:\n"
+        "  - name: production\n"
+        "    tier: production\n"
+        "    gates: [{slo: incident-availability}]\n"
+        "  - name: staging\n"
+        "    tier: staging\n"
+        "    gates: [{slo: healthy-availability}]\n"
+        "lifecycles:\n"
+        "  - {name: any, phases: [{name: all, environments: [staging, production], minimum: 1}]}\n"
+        "services:\n"
+        "  - {name: shop, lifecycle: any, run: {driver: script, deploy: ['true']}}\n"
+        "slos:\n" + slo_entry("healthy") + slo_entry("incident")
+    )
+    with running_server(tmp_path / "home") as server:
+        admin = server.cli("token", "create", "--user", "root", "--role", "admin").stdout.strip()
+        applied = server.cli("apply", "-f", str(config), token=admin)
+        assert applied.returncode == 0, applied.stderr
+        assert "slo/incident-availability" in applied.stdout
+        status = json.loads(server.cli("slo", "status", "--json", token=admin).stdout)
+        by_name = {s["slo"]: s for s in status}
+        assert by_name["healthy-availability"]["verdict"] == "pass"
+        assert by_name["healthy-availability"]["budget_remaining"] == pytest.approx(50, abs=0.5)
+        assert by_name["incident-availability"]["verdict"] == "fail"
+        table = server.cli("slo", "status", token=admin)
+        assert "incident-availability" in table.stdout
+        assert "burning" in table.stdout
+
+        assert (
+            server.cli("release", "create", "shop", "--version", "1.0.0", token=admin).returncode
+            == 0
+        )
+        no_go = server.cli(
+            "promote", "shop", "1.0.0", "--to", "production", "--dry-run", "--json", token=admin
+        )
+        assert no_go.returncode == 5
+        gate = next(g for g in json.loads(no_go.stdout)["gates"] if g["gate"] == "slo")
+        assert gate["verdict"] == "fail"
+        assert "sustainable rate over 1h (limit 14.4)" in gate["reason"]
+        assert gate["evidence"]["measurements"][0]["queries"]["total"].endswith("[28d]))")
+        refused = server.cli("promote", "shop", "1.0.0", "--to", "production", token=admin)
+        assert refused.returncode == 5
+        assert "SLO incident-availability: burning" in refused.stderr
+        go = server.cli("promote", "shop", "1.0.0", "--to", "staging", "--dry-run", token=admin)
+        assert go.returncode == 0, go.stdout

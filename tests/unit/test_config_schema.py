@@ -288,7 +288,7 @@ def test_an_unknown_top_level_field_suggests_the_closest_one() -> None:
     issue = the_issue(data, "lifecycels")
     assert issue.message == "unknown field 'lifecycels'; did you mean 'lifecycles'?"
     assert issue.expected == (
-        "one of: version, environments, lifecycles, services, notes, analyses"
+        "one of: version, environments, lifecycles, services, notes, analyses, freezes, slos"
     )
 
 

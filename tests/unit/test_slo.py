@@ -28,7 +28,7 @@ from relman.domain.slo import (
 from relman.errors import ConfigError, ConfigIssue
 from relman.metrics.builtin import RETENTION
 from relman.metrics.prometheus import MetricQueryError, MetricsUnavailable
-from relman.services.slo import measure_slo
+from relman.metrics.slo import measure_slo
 from relman.testing import FakeMetrics
 
 GOOD = 'sum(increase(http_requests_total{code!~"5.."}[{window}]))'

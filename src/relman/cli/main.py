@@ -23,6 +23,7 @@ from relman.cli import (
     releases,
     report,
     server,
+    slo,
     status,
     tokens,
     versions,
@@ -61,6 +62,7 @@ app.add_typer(metrics.app, name="metrics")
 app.add_typer(audit.app, name="audit")
 app.add_typer(report.app, name="report")
 app.add_typer(freezes.app, name="freeze")
+app.add_typer(slo.app, name="slo")
 app.command("stop-the-line")(freezes.stop_the_line)
 
 

@@ -45,6 +45,7 @@ from relman.domain.gate_specs import (
 )
 from relman.domain.names import closest_name
 from relman.domain.notes import BUMP_NAMES, NotesSettings
+from relman.domain.slo import SloSpec, parse_slos
 from relman.domain.strategies import Strategy
 from relman.domain.versions import PRE_MAJOR, Version, parse_version
 from relman.errors import ConfigError, InvalidInput
@@ -204,10 +205,12 @@ class ConfigDocument:
     notes: NotesSettings = DEFAULT_NOTES
     analyses: tuple[AnalysisSpec, ...] = ()
     freezes: tuple[FreezeSpec, ...] = ()
+    slos: tuple[SloSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "freezes": [spec.to_dict() for spec in self.freezes],
+            "slos": [spec.to_dict() for spec in self.slos],
             "version": self.version,
             "environments": [spec.to_dict() for spec in self.environments],
             "lifecycles": [spec.to_dict() for spec in self.lifecycles],
@@ -240,6 +243,7 @@ _TOP_FIELDS = (
     "notes",
     "analyses",
     "freezes",
+    "slos",
 )
 _ENVIRONMENT_FIELDS = ("name", "tier", "on_failure", "gates")
 _LIFECYCLE_FIELDS = ("name", "phases")
@@ -299,6 +303,7 @@ def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
     if top is None:
         return None
     version = _parse_version(top, issues)
+    slos = parse_slos(top.get("slos"), ("slos",), issues) if top.get("slos") is not None else ()
     slo_names = Defined("SLO", _raw_names(top.get("slos")), hint=True)
     environments = _parse_section(
         top, "environments", issues, partial(_parse_environment, slos=slo_names)
@@ -332,6 +337,7 @@ def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
         notes=notes,
         analyses=tuple(analyses or ()),
         freezes=freezes,
+        slos=slos,
     )
 
 

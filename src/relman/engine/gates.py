@@ -28,16 +28,19 @@ from relman.domain.gate_specs import (
     Dependency,
     GateSpec,
     MetricCheck,
+    SloCheck,
     TestsCheck,
     parse_depends_on,
     parse_gates,
 )
 from relman.domain.gates import GateReport, GateResult, Verdict, next_check, report_of
 from relman.domain.lifecycles import check_promotion, lifecycle_from_dict
+from relman.domain.slo import slo_from_dict
 from relman.domain.versions import parse_version
 from relman.engine.rollout import ProviderFactory
 from relman.engine.transitions import SYSTEM, move, note, running_deployment
 from relman.errors import RelmanError
+from relman.metrics.slo import measure_slo
 from relman.store.notifications import announce_work
 from relman.store.tables import (
     ApprovalRow,
@@ -50,6 +53,7 @@ from relman.store.tables import (
     ReleaseCommitRow,
     ReleaseRow,
     ServiceRow,
+    SloRow,
     TestReportRow,
 )
 from relman.store.unit_of_work import UnitOfWork
@@ -143,6 +147,8 @@ def evaluate(
             results.append(_tests(session, candidate.release, gate.check))
         elif isinstance(gate.check, MetricCheck):
             results.append(_metric(gate.check, providers, now))
+        elif isinstance(gate.check, SloCheck):
+            results.append(_slo(session, gate.check.slo, providers, now))
     for dependency in dependencies_of(candidate.service):
         results.append(_dependency(session, candidate.environment, dependency))
     return report_of(now, results)
@@ -376,6 +382,22 @@ def _dependency(session: Session, env: EnvironmentRow, dependency: Dependency) -
         f"{dependency.versions}; deploy a matching {dependency.service} there first",
         evidence,
     )
+
+
+def _slo(
+    session: Session, name: str, providers: ProviderFactory | None, now: datetime
+) -> GateResult:
+    """The error-budget policy (domain/slo.py): fail when the budget is spent or burning too
+    fast in every listed window; pending without data."""
+    label = f"SLO {name}"
+    row = session.scalar(select(SloRow).where(SloRow.name == name))
+    if row is None:
+        return GateResult("slo", label, Verdict.FAIL, f"no SLO '{name}': define it in slos:")
+    if providers is None:
+        return GateResult("slo", label, Verdict.PENDING, "not measured in this check")
+    spec = slo_from_dict(row.spec)
+    status = measure_slo(spec, providers(spec.provider), now)
+    return GateResult("slo", label, status.verdict, status.reason, status.evidence())
 
 
 def _metric(check: MetricCheck, providers: ProviderFactory | None, now: datetime) -> GateResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -9,12 +10,13 @@ from sqlalchemy import select
 
 from relman.domain.config import ConfigDocument
 from relman.errors import Conflict
-from relman.store.tables import EnvironmentRow, FreezeRow, LifecycleRow, ServiceRow
+from relman.store.tables import EnvironmentRow, FreezeRow, LifecycleRow, ServiceRow, SloRow
 from relman.store.unit_of_work import UnitOfWork
 
 __all__ = ["ApplyResult", "apply_config"]
 
 Named = TypeVar("Named", EnvironmentRow, LifecycleRow, ServiceRow)
+Kept = TypeVar("Kept", FreezeRow, SloRow)  # whole lists the file owns
 
 
 @dataclass
@@ -24,7 +26,7 @@ class ApplyResult:
     unchanged: list[str] = field(default_factory=list)
     changes: dict[str, list[str]] = field(default_factory=dict)
     dry_run: bool = False
-    deleted: list[str] = field(default_factory=list)  # freezes the file no longer has
+    deleted: list[str] = field(default_factory=list)  # freezes and SLOs the file dropped
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,7 +60,23 @@ def apply_config(
             service.to_dict(),
             lifecycle_id=lifecycle_ids[service.lifecycle],
         )
-    _put_freezes(applier, [spec.to_dict() for spec in doc.freezes])
+    now = uow.clock()
+    _put_all(
+        applier,
+        FreezeRow,
+        "freeze",
+        [spec.to_dict() for spec in doc.freezes],
+        lambda name, spec: FreezeRow(
+            name=name, source="config", spec=spec, created_by=actor, created_at=now
+        ),
+    )
+    _put_all(
+        applier,
+        SloRow,
+        "slo",
+        [spec.to_dict() for spec in doc.slos],
+        lambda name, spec: SloRow(name=name, spec=spec, created_at=now, updated_at=now),
+    )
     if not dry_run:
         uow.commit()
     return result
@@ -103,47 +121,51 @@ class _Applier:
         self.uow.audit(self.actor, "config.change", key, fields=fields, spec=spec)
 
 
-def _put_freezes(applier: _Applier, specs: list[dict[str, Any]]) -> None:
-    """The file's freezes replace the ones an earlier apply made (`source` config); those made
-    with `relman freeze create` stay, and may not share a name with the file's."""
+def _put_all(
+    applier: _Applier,
+    model: type[Kept],
+    kind: str,
+    specs: list[dict[str, Any]],
+    make: Callable[[str, dict[str, Any]], Kept],
+) -> None:
+    """The file's freezes or SLOs replace those an earlier apply made; a freeze made with
+    `relman freeze create` stays, and may not share a name with one of the file's."""
     uow, result = applier.uow, applier.result
     session = uow.session
-    existing = {row.name: row for row in session.scalars(select(FreezeRow))}
+    existing = {row.name: row for row in session.scalars(select(model))}
     for spec in specs:
-        name, key = spec["name"], f"freeze/{spec['name']}"
+        name, key = spec["name"], f"{kind}/{spec['name']}"
         row = existing.pop(name, None)
-        if row is not None and row.source != "config":
+        if row is not None and not _from_file(row):
             raise Conflict(
-                f"A freeze named '{name}' was made with 'relman freeze create' (by "
-                f"{row.created_by}); delete it with 'relman freeze delete {name}' or rename "
-                "the one in relman.yaml",
-                details={"freeze": name},
+                f"A {kind} named '{name}' was made with 'relman {kind} create' (by "
+                f"{getattr(row, 'created_by', '?')}); delete it with 'relman {kind} delete "
+                f"{name}' or rename the one in relman.yaml",
+                details={kind: name},
             )
         if row is None:
-            session.add(
-                FreezeRow(
-                    name=name,
-                    source="config",
-                    spec=spec,
-                    created_by=applier.actor,
-                    created_at=uow.clock(),
-                )
-            )
+            session.add(make(name, spec))
             result.created.append(key)
             uow.audit(applier.actor, "config.create", key, spec=spec)
         elif row.spec != spec:
             fields = _changed_fields(row.spec, spec)
             row.spec = spec
+            if isinstance(row, SloRow):
+                row.updated_at = uow.clock()
             result.changed.append(key)
             result.changes[key] = fields
             uow.audit(applier.actor, "config.change", key, fields=fields, spec=spec)
         else:
             result.unchanged.append(key)
     for name, row in existing.items():
-        if row.source == "config":
+        if _from_file(row):
             session.delete(row)
-            result.deleted.append(f"freeze/{name}")
-            uow.audit(applier.actor, "config.delete", f"freeze/{name}", spec=row.spec)
+            result.deleted.append(f"{kind}/{name}")
+            uow.audit(applier.actor, "config.delete", f"{kind}/{name}", spec=row.spec)
+
+
+def _from_file(row: FreezeRow | SloRow) -> bool:
+    return not isinstance(row, FreezeRow) or row.source == "config"
 
 
 def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

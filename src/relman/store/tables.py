@@ -42,6 +42,7 @@ __all__ = [
     "ReleaseCommitRow",
     "ReleaseRow",
     "ServiceRow",
+    "SloRow",
     "TestReportRow",
     "TokenRow",
 ]
@@ -327,6 +328,17 @@ class FreezeRow(Base):
     spec: Mapped[dict[str, Any]]
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
+
+
+class SloRow(Base):
+    """An SLO of relman.yaml's `slos:`, kept by `relman apply`; the `slo` gate names it."""
+
+    __tablename__ = "slos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class ApprovalRow(Base):

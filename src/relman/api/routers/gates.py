@@ -30,6 +30,7 @@ from relman.services.freezes import (
 from relman.services.locks import lock, unlock
 from relman.services.lookups import get_environment
 from relman.services.promotions import go_no_go
+from relman.services.slos import slo_statuses
 from relman.services.tokens import Principal
 from relman.store.unit_of_work import UnitOfWork, read_session
 
@@ -173,3 +174,12 @@ def post_freeze_exception(
         )
     ctx.wake()
     return {"deployment": row.deployment_id, "granted_by": row.granted_by, "reason": row.reason}
+
+
+@router.get("/slos")
+def get_slos(
+    session: Reader, ctx: Context, _: Annotated[Principal, Depends(allow(Permission.READ))]
+) -> list[dict[str, Any]]:
+    """Each SLO measured now: the verdict its gate would give, budget remaining (%), burn rates
+    per window, and the queries and numbers behind them."""
+    return [status.evidence() for status in slo_statuses(session, ctx.providers, ctx.clock())]

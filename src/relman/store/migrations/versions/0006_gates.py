@@ -1,5 +1,6 @@
-"""Gates: environment locks, freezes, approvals, freeze exceptions, test reports; a deployment's
-newest gate report and scheduled start. A `waiting` deployment no longer holds its cell.
+"""Gates: environment locks, freezes, SLOs, approvals, freeze exceptions, test reports; a
+deployment's newest gate report and scheduled start. A `waiting` deployment no longer holds its
+cell.
 
 Revision ID: 0006
 Revises: 0005
@@ -62,6 +63,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name="uq_freezes_name"),
     )
     op.create_table(
+        "slos",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(63), nullable=False),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_slos"),
+        sa.UniqueConstraint("name", name="uq_slos_name"),
+    )
+    op.create_table(
         "approvals",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("deployment_id", sa.Integer(), nullable=False),
@@ -116,7 +127,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("test_reports", "gate_overrides", "approvals", "freezes", "environment_locks"):
+    for table in (
+        "test_reports",
+        "gate_overrides",
+        "approvals",
+        "slos",
+        "freezes",
+        "environment_locks",
+    ):
         op.drop_table(table)
     with op.batch_alter_table("deployments") as batch:
         batch.drop_column("not_before")
