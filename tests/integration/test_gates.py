@@ -32,7 +32,10 @@ environments:
   - name: production
     tier: production
     gates:
-      - approval: {required: 2, from: [release-manager], forbid: [requester, release_author, commit_authors]}
+      - approval:
+          required: 2
+          from: [release-manager]
+          forbid: [requester, release_author, commit_authors]
       - approval: {required: 1, from: [cto]}
       - tests: {require: passed, min_coverage: 80}
 lifecycles:
@@ -194,8 +197,9 @@ def test_a_pending_promotion_waits_then_goes_when_its_gates_clear(staged: Desk) 
     deployment = staged.promote("api", "1.4.0", "production")
     row = staged.row(deployment)
     assert row.state == "waiting"
-    assert row.reason is not None and row.reason.startswith("waiting for approval: needs 2")
-    assert "tests: no test report" in row.reason
+    reason = row.reason or ""
+    assert reason.startswith("waiting for approval: needs 2")
+    assert "tests: no test report" in reason
     staged.worker.run_until_idle()
     assert staged.state(deployment) == "waiting"
 
@@ -208,7 +212,8 @@ def test_a_pending_promotion_waits_then_goes_when_its_gates_clear(staged: Desk) 
     staged.worker.run_until_idle()
     assert staged.state(deployment) == "succeeded"
     gates = staged.row(deployment).gates
-    assert gates is not None and gates["verdict"] == "pass"
+    assert gates is not None
+    assert gates["verdict"] == "pass"
     approval = next(g for g in gates["gates"] if g["gate"] == "approval")
     assert approval["evidence"]["counted"] == ["rita", "cto"]
 
