@@ -79,6 +79,7 @@ def test_a_promotion_waits_for_an_approval_and_a_lock_and_says_why(tmp_path: Pat
         assert {g["gate"]: g["verdict"] for g in as_json["gates"]} == {
             "lifecycle": "pass",
             "lock": "pass",
+            "freeze": "pass",
             "approval": "pending",
         }
 
@@ -120,8 +121,20 @@ def test_a_promotion_waits_for_an_approval_and_a_lock_and_says_why(tmp_path: Pat
             in server.cli("deployments", "show", str(deployment), token=ci).stdout
         )
 
+        record = server.cli("evidence", str(deployment), token=ci)
+        assert record.returncode == 0, record.stderr
+        assert f"Evidence of deployment {deployment}: deploy of api 1.0.0 to production" in (
+            record.stdout
+        )
+        assert "(intact)" in record.stdout
+        assert "approved by rita (release-manager)" in record.stdout
+        sealed = _json(server.cli("evidence", str(deployment), "--json", token=ci))
+        assert sealed["sealed"] is True
+        assert sealed["body"]["gates"]["verdict"] == "pass"
+
         audit = _json(server.cli("audit", "list", "--json", "--limit", "100", token=admin))
         actions = [(e["actor"], e["action"]) for e in audit["items"]]
+        assert ("relman", "deployment.evidence") in actions
         assert ("rex", "request.refused") in actions
         assert ("ci", "request.refused") in actions
         assert ("rita", "environment.lock") in actions

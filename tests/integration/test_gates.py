@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from relman.configfile import load_config
 from relman.domain.gates import Verdict
@@ -17,11 +18,12 @@ from relman.errors import Conflict, Forbidden, Refused
 from relman.services.approvals import decide
 from relman.services.config_apply import apply_config
 from relman.services.deployments import control_deployment, record_deployment
+from relman.services.evidence import evidence_of
 from relman.services.locks import lock, unlock
 from relman.services.promotions import go_no_go, promote
 from relman.services.releases import ContainedCommit, ReleaseHistory, create_release
 from relman.store.database import Database
-from relman.store.tables import DeploymentRow, TestReportRow
+from relman.store.tables import DeploymentRow, EvidenceRow, TestReportRow
 from relman.store.unit_of_work import UnitOfWork, read_session
 from relman.testing import FakeDriver, FrozenClock
 
@@ -355,3 +357,64 @@ def test_a_waiting_deployment_can_be_aborted_and_does_not_hold_its_cell(staged: 
 def test_asking_again_returns_the_waiting_deployment(staged: Desk) -> None:
     first = staged.promote("api", "1.4.0", "production")
     assert staged.promote("api", "1.4.0", "production") == first
+
+
+def test_the_evidence_is_sealed_as_it_starts_and_a_changed_record_is_caught(
+    staged: Desk,
+) -> None:
+    deployment = staged.promote("api", "1.4.0", "production")
+    with read_session(staged.db) as session:
+        draft = evidence_of(session, deployment)
+    assert draft["sealed"] is False
+    assert draft["body"]["gates"]["verdict"] == "pending"
+    staged.report_tests("api", "1.4.0")
+    staged.decide(deployment, "rita", Role.RELEASE_MANAGER, comment="fine")
+    staged.decide(deployment, "cto", Role.VIEWER)
+    staged.worker.run_until_idle()
+    assert staged.state(deployment) == "succeeded"
+    with read_session(staged.db) as session:
+        record = evidence_of(session, deployment)
+    assert record["sealed"] is True
+    assert record["intact"] is True
+    body = record["body"]
+    assert body["deployment"]["requested_by"] == "alice"
+    assert body["deployment"]["state"] == "running"  # as it started
+    assert body["release"]["registered_by"] == "ci"
+    assert body["commits"] == [
+        {
+            "hash": "c0ffee",
+            "author": "Dana Dev",
+            "email": "dana@example.com",
+            "authored_at": "2026-11-01T00:00:00+00:00",
+        }
+    ]
+    assert body["gates"]["verdict"] == "pass"
+    assert [(a["user"], a["comment"]) for a in body["approvals"]] == [
+        ("rita", "fine"),
+        ("cto", None),
+    ]
+    assert body["test_reports"][0]["coverage"] == 91.5
+    with staged.db.writer.begin() as connection:
+        connection.execute(
+            update(EvidenceRow)
+            .where(EvidenceRow.deployment_id == deployment)
+            .values(body={**body, "approvals": []})
+        )
+    with read_session(staged.db) as session:
+        tampered = evidence_of(session, deployment)
+    assert tampered["intact"] is False
+    assert tampered["problem"] == (
+        "the record no longer matches its own hash: it was changed after it was sealed"
+    )
+
+
+def test_a_deployment_that_fails_at_its_gates_keeps_its_evidence(staged: Desk) -> None:
+    deployment = staged.promote("api", "1.4.0", "production")
+    staged.decide(deployment, "rita", Role.RELEASE_MANAGER, "reject", comment="not this week")
+    with read_session(staged.db) as session:
+        record = evidence_of(session, deployment)
+    assert record["sealed"] is True
+    assert record["body"]["deployment"]["state"] == "failed"
+    approval = next(g for g in record["body"]["gates"]["gates"] if g["gate"] == "approval")
+    assert approval["verdict"] == "fail"
+    assert approval["reason"] == "rejected by rita: not this week"

@@ -16,6 +16,7 @@ from relman.cli import (
     audit,
     config,
     deployments,
+    evidence,
     freezes,
     gates,
     metrics,
@@ -49,6 +50,7 @@ app.command("approve")(gates.approve)
 app.command("reject")(gates.reject)
 app.command("lock")(gates.lock)
 app.command("unlock")(gates.unlock)
+app.command("evidence")(evidence.evidence)
 app.command("validate")(config.validate)
 app.command("apply")(config.apply)
 app.command("status")(status.status)

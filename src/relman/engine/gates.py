@@ -37,6 +37,7 @@ from relman.domain.gates import GateReport, GateResult, Verdict, next_check, rep
 from relman.domain.lifecycles import check_promotion, lifecycle_from_dict
 from relman.domain.slo import slo_from_dict
 from relman.domain.versions import parse_version
+from relman.engine.evidence import seal
 from relman.engine.rollout import ProviderFactory
 from relman.engine.transitions import SYSTEM, move, note, running_deployment
 from relman.errors import RelmanError
@@ -448,6 +449,7 @@ def recheck(
             move(uow, row, DeploymentState.QUEUED, actor=SYSTEM, reason=report.summary)
     elif report.verdict is Verdict.FAIL:
         move(uow, row, DeploymentState.FAILED, actor=SYSTEM, reason=report.summary)
+        seal(uow, row)
     else:
         row.due_at = next_check(report, now)
         if state is not DeploymentState.WAITING:

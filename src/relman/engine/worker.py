@@ -29,6 +29,7 @@ from relman.domain.gates import Verdict
 from relman.domain.strategies import SLOTS
 from relman.drivers.base import DEFAULT_SLOT, Driver, StepResult, StepRun
 from relman.engine.connectors import provider_factory, traffic_factory
+from relman.engine.evidence import seal
 from relman.engine.gates import recheck
 from relman.engine.leases import database_now, due_deployment, locked_deployment
 from relman.engine.logs import LogWriter
@@ -303,6 +304,7 @@ class Worker:
                             uow.commit()
                             continue
                     self._admit(uow, row)
+                    seal(uow, row)
                 row.lease_owner = self.owner
                 row.lease_expires_at = now + self.options.lease
                 row.due_at = None
@@ -723,6 +725,7 @@ class Worker:
             state=DeploymentState.RUNNING,
             reason=f"automatic rollback of deployment {row.id} (on_failure: rollback)",
         )
+        seal(uow, rollback)
         note(uow, row.id, f"rolling back automatically in deployment {rollback.id}")
 
 

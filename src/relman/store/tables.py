@@ -35,6 +35,7 @@ __all__ = [
     "DeploymentStepRow",
     "EnvironmentLockRow",
     "EnvironmentRow",
+    "EvidenceRow",
     "FreezeRow",
     "GateOverrideRow",
     "LifecycleRow",
@@ -384,3 +385,16 @@ class TestReportRow(Base):
     source: Mapped[str] = mapped_column(String(200))
     reported_by: Mapped[str] = mapped_column(String(100))
     reported_at: Mapped[datetime]
+
+
+class EvidenceRow(Base):
+    """A deployment's evidence, sealed once as it starts (or fails at its gates) and never
+    changed: release, commits, notes, gate verdicts with their inputs, approvals, test reports.
+    Its SHA-256 is in the hash-chained audit log (`deployment.evidence`)."""
+
+    __tablename__ = "deployment_evidence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), unique=True)
+    body: Mapped[dict[str, Any]]
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime]

@@ -19,6 +19,7 @@ from relman.api.schemas import (
 )
 from relman.domain.roles import Permission
 from relman.services.approvals import decide
+from relman.services.evidence import evidence_of
 from relman.services.freezes import (
     create_freeze,
     delete_freeze,
@@ -183,3 +184,15 @@ def get_slos(
     """Each SLO measured now: the verdict its gate would give, budget remaining (%), burn rates
     per window, and the queries and numbers behind them."""
     return [status.evidence() for status in slo_statuses(session, ctx.providers, ctx.clock())]
+
+
+@router.get("/deployments/{deployment_id}/evidence")
+def get_evidence(
+    deployment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: Reader,
+    _: Annotated[Principal, Depends(allow(Permission.READ))],
+) -> dict[str, Any]:
+    """The deployment's evidence record. `sealed` once it started (or failed at its gates): then
+    `intact` says whether the stored record still matches its hash and the hash the audit log
+    recorded. Before that, the record as it would be sealed now."""
+    return evidence_of(session, deployment_id)

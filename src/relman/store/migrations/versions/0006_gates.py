@@ -124,10 +124,26 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_test_reports_release_id", "test_reports", ["release_id"])
+    op.create_table(
+        "deployment_evidence",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("deployment_id", sa.Integer(), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.Column("sealed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_deployment_evidence"),
+        sa.ForeignKeyConstraint(
+            ["deployment_id"],
+            ["deployments.id"],
+            name="fk_deployment_evidence_deployment_id_deployments",
+        ),
+        sa.UniqueConstraint("deployment_id", name="uq_deployment_evidence_deployment_id"),
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "deployment_evidence",
         "test_reports",
         "gate_overrides",
         "approvals",
