@@ -33,6 +33,7 @@ environments:
   - {name: staging, tier: staging}
   - name: production
     tier: production
+    permissions: {deploy: [release-manager, dora], override: [admin]}
     gates:
       - approval:
           required: 2
@@ -418,3 +419,54 @@ def test_a_deployment_that_fails_at_its_gates_keeps_its_evidence(staged: Desk) -
     approval = next(g for g in record["body"]["gates"]["gates"] if g["gate"] == "approval")
     assert approval["verdict"] == "fail"
     assert approval["reason"] == "rejected by rita: not this week"
+
+
+def test_the_environments_permissions_decide_who_may_deploy_and_override_there(
+    staged: Desk,
+) -> None:
+    def ask(user: str, role: Role) -> int:
+        with UnitOfWork(staged.db, staged.clock) as uow:
+            return promote(
+                uow,
+                staged.worker.drivers,
+                service="api",
+                version="1.4.0",
+                environment="production",
+                actor=user,
+                role=role,
+            ).row.id
+
+    with pytest.raises(Forbidden) as refused:
+        ask("dave", Role.DEPLOYER)
+    assert refused.value.message == (
+        "dave (deployer) may not deploy to or control deployments in production: its "
+        "permissions.deploy allows release-manager, dora"
+    )
+    with read_session(staged.db) as session:
+        gates = go_no_go(
+            session,
+            staged.worker.drivers,
+            service="api",
+            version="1.4.0",
+            environment="production",
+            actor="dave",
+            now=staged.clock(),
+            role=Role.DEPLOYER,
+        )
+    assert gates.results[0].gate == "permission"
+    assert gates.results[0].verdict is Verdict.FAIL
+    deployment = ask("dora", Role.DEPLOYER)  # named in the list
+    with (
+        UnitOfWork(staged.db, staged.clock) as uow,
+        pytest.raises(Forbidden, match="control deployments in production"),
+    ):
+        control_deployment(uow, deployment, "abort", actor="dave", role=Role.DEPLOYER)
+    with (
+        UnitOfWork(staged.db, staged.clock) as uow,
+        pytest.raises(Forbidden, match=r"permissions\.override allows admin"),
+    ):
+        lock(uow, "production", reason="x", actor="rita", role=Role.RELEASE_MANAGER)
+    with UnitOfWork(staged.db, staged.clock) as uow:
+        lock(uow, "production", reason="audit week", actor="root", role=Role.ADMIN)
+    with UnitOfWork(staged.db, staged.clock) as uow:
+        lock(uow, "staging", reason="anyone may", actor="rita", role=Role.RELEASE_MANAGER)

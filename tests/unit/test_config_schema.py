@@ -297,7 +297,7 @@ def test_an_unknown_field_with_no_close_match_lists_the_allowed_ones() -> None:
     data["environments"][0]["colour"] = "blue"
     issue = the_issue(data, "environments", 0, "colour")
     assert issue.message == "unknown field 'colour'"
-    assert issue.expected == "one of: name, tier, on_failure, gates"
+    assert issue.expected == "one of: name, tier, on_failure, gates, permissions"
 
 
 @pytest.mark.parametrize("section", ["environments", "lifecycles", "services"])

@@ -154,7 +154,8 @@ class PromotionCreate(Strict):
 
 class GateRead(BaseModel):
     gate: str = Field(
-        description="lifecycle, lock, freeze, schedule, approval, tests, dependency, slo, metric"
+        description="permission, lifecycle, lock, freeze, schedule, approval, tests, "
+        "dependency, slo, metric"
     )
     name: str
     verdict: str = Field(description="pass, pending or fail")

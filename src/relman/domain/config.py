@@ -45,6 +45,7 @@ from relman.domain.gate_specs import (
 )
 from relman.domain.names import closest_name
 from relman.domain.notes import BUMP_NAMES, NotesSettings
+from relman.domain.permissions import parse_permissions
 from relman.domain.slo import SloSpec, parse_slos
 from relman.domain.strategies import Strategy
 from relman.domain.versions import PRE_MAJOR, Version, parse_version
@@ -94,11 +95,14 @@ class EnvironmentSpec:
     tier: str
     on_failure: str | None = None  # one of ON_FAILURE; a service's own value wins
     gates: tuple[GateSpec, ...] = ()
+    permissions: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "tier": self.tier, "on_failure": self.on_failure}
         if self.gates:  # only when set: an unchanged file stays unchanged on apply
             out["gates"] = [gate_to_dict(gate) for gate in self.gates]
+        if self.permissions:
+            out["permissions"] = {action: list(names) for action, names in self.permissions.items()}
         return out
 
 
@@ -245,7 +249,7 @@ _TOP_FIELDS = (
     "freezes",
     "slos",
 )
-_ENVIRONMENT_FIELDS = ("name", "tier", "on_failure", "gates")
+_ENVIRONMENT_FIELDS = ("name", "tier", "on_failure", "gates", "permissions")
 _LIFECYCLE_FIELDS = ("name", "phases")
 _PHASE_FIELDS = ("name", "environments", "optional", "minimum", "soak")
 _SERVICE_FIELDS = (
@@ -437,7 +441,14 @@ def _parse_environment(raw: object, path: Path, issues: Issues, slos: Defined) -
     tier = checks.choice(fields, "tier", path, issues, TIERS)
     on_failure = checks.optional_choice(fields, "on_failure", path, issues, ON_FAILURE)
     gates = parse_gates(fields.get("gates"), (*path, "gates"), issues, slos=slos)
-    return EnvironmentSpec(name=name, tier=tier, on_failure=on_failure, gates=gates)
+    permissions = parse_permissions(fields.get("permissions"), (*path, "permissions"), issues, name)
+    return EnvironmentSpec(
+        name=name,
+        tier=tier,
+        on_failure=on_failure,
+        gates=gates,
+        permissions=MappingProxyType(dict(permissions.allowed)),
+    )
 
 
 # --- lifecycles and phases -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from relman.domain.roles import Role
 from relman.engine.gates import Candidate, approval_rule, parties_of, recheck
 from relman.engine.rollout import ProviderFactory
 from relman.errors import Conflict, InvalidInput, NotFound
+from relman.services.lookups import require_in
 from relman.store.tables import ApprovalRow, DeploymentRow, EnvironmentRow, ReleaseRow, ServiceRow
 from relman.store.unit_of_work import UnitOfWork
 
@@ -62,6 +63,7 @@ def decide(
             f"Deployment {row.id} is {row.state}, so it no longer waits for approvals",
             details={"deployment": row.id, "state": row.state},
         )
+    require_in(candidate.environment, "approve", user, role)
     check_approver(rule, user, role, parties_of(session, candidate), row.id)
     now = uow.clock()
     approval = session.scalar(

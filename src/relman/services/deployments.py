@@ -14,10 +14,11 @@ from relman.domain.deployments import (
     check_control,
     parse_state,
 )
+from relman.domain.roles import Role
 from relman.engine.rollout import measurements_of, skip_to_full_traffic, start_rollback
 from relman.engine.transitions import move, note, steps_of
 from relman.errors import Conflict, InvalidInput, NotFound
-from relman.services.lookups import get_environment, get_service
+from relman.services.lookups import get_environment, get_service, require_in
 from relman.services.releases import get_release
 from relman.store.notifications import announce_work
 from relman.store.tables import (
@@ -95,12 +96,14 @@ def record_deployment(
     state: str,
     actor: str,
     reason: str | None = None,
+    role: Role | None = None,
 ) -> DeploymentView:
     """Record a deployment that happened outside relman (it must have ended)."""
     session = uow.session
     final_state = parse_state(state, RECORDABLE_STATES)
     service_row = get_service(session, service)
     env_row = get_environment(session, environment)
+    require_in(env_row, "deploy", actor, role)
     _check_in_lifecycle(session, service_row, env_row)
     release = get_release(session, service, version)
     when = uow.clock()
@@ -242,7 +245,13 @@ def deployment_logs(
 
 
 def control_deployment(
-    uow: UnitOfWork, deployment_id: int, action: str, *, actor: str, reason: str | None = None
+    uow: UnitOfWork,
+    deployment_id: int,
+    action: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    role: Role | None = None,
 ) -> DeploymentView:
     """Pause (before its next step), resume, abort, or promote a deployment.
 
@@ -255,6 +264,7 @@ def control_deployment(
     if row is None:
         get_deployment(session, deployment_id)  # raises NotFound with the hint
         raise NotFound(f"No deployment {deployment_id}")
+    require_in(session.get_one(EnvironmentRow, row.environment_id), "deploy", actor, role)
     target = check_control(row.id, DeploymentState(row.state), action)
     if action == "promote":
         _promote_now(uow, row, actor)

@@ -25,10 +25,12 @@ from relman.domain.freezes import (
     parse_freeze,
     window_at,
 )
+from relman.domain.roles import Role
 from relman.engine.gates import STOP, nudge, recheck
 from relman.engine.rollout import ProviderFactory
 from relman.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
-from relman.store.tables import DeploymentRow, FreezeRow, GateOverrideRow
+from relman.services.lookups import require_in
+from relman.store.tables import DeploymentRow, EnvironmentRow, FreezeRow, GateOverrideRow
 from relman.store.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -168,6 +170,7 @@ def grant_exception(
     reason: str,
     actor: str,
     providers: ProviderFactory | None = None,
+    role: Role | None = None,
 ) -> GateOverrideRow:
     """Let one waiting deployment through the freezes. The caller's role is checked by the
     API (override); here: never the person who asked for the deployment."""
@@ -177,6 +180,7 @@ def grant_exception(
     row = session.get(DeploymentRow, deployment_id, with_for_update=True)
     if row is None:
         raise NotFound(f"No deployment {deployment_id}", details={"deployment": deployment_id})
+    require_in(session.get_one(EnvironmentRow, row.environment_id), "override", actor, role)
     if row.created_by.casefold() == actor.casefold():
         raise Forbidden(
             f"{actor} asked for deployment {row.id}, so they may not grant it a freeze "

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from relman.domain.roles import Role
 from relman.engine.gates import nudge
 from relman.errors import Conflict, InvalidInput
-from relman.services.lookups import get_environment
+from relman.services.lookups import get_environment, require_in
 from relman.store.tables import EnvironmentLockRow
 from relman.store.unit_of_work import UnitOfWork
 
@@ -16,7 +17,13 @@ __all__ = ["lock", "unlock"]
 
 
 def lock(
-    uow: UnitOfWork, environment: str, *, reason: str, actor: str, until: datetime | None = None
+    uow: UnitOfWork,
+    environment: str,
+    *,
+    reason: str,
+    actor: str,
+    until: datetime | None = None,
+    role: Role | None = None,
 ) -> EnvironmentLockRow:
     """Lock `environment`; Conflict when it is locked already (unlock first, to change it)."""
     if not reason.strip():
@@ -29,6 +36,7 @@ def lock(
         )
     session = uow.session
     env = get_environment(session, environment)
+    require_in(env, "override", actor, role)
     uow.lock(f"lock/{env.id}")
     existing = session.scalar(
         select(EnvironmentLockRow).where(EnvironmentLockRow.environment_id == env.id)
@@ -57,11 +65,14 @@ def lock(
     return row
 
 
-def unlock(uow: UnitOfWork, environment: str, *, actor: str) -> EnvironmentLockRow | None:
+def unlock(
+    uow: UnitOfWork, environment: str, *, actor: str, role: Role | None = None
+) -> EnvironmentLockRow | None:
     """Lift the lock; waiting deployments to the environment are judged again at once.
     Unlocking an environment that is not locked changes nothing (None)."""
     session = uow.session
     env = get_environment(session, environment)
+    require_in(env, "override", actor, role)
     existing = session.scalar(
         select(EnvironmentLockRow).where(EnvironmentLockRow.environment_id == env.id)
     )

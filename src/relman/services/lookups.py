@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relman.domain.names import closest_name
+from relman.domain.permissions import permissions_from_dict
+from relman.domain.roles import Role
 from relman.errors import NotFound
 from relman.store.tables import EnvironmentRow, LifecycleRow, ServiceRow
 
-__all__ = ["get_environment", "get_lifecycle", "get_service"]
+__all__ = ["get_environment", "get_lifecycle", "get_service", "require_in"]
 
 Row = TypeVar("Row", EnvironmentRow, LifecycleRow, ServiceRow)
 
@@ -40,3 +42,12 @@ def get_lifecycle(session: Session, name: str) -> LifecycleRow:
 
 def get_service(session: Session, name: str) -> ServiceRow:
     return _get_named(session, ServiceRow, "service", name)
+
+
+def require_in(environment: EnvironmentRow, action: str, user: str, role: Role | None) -> None:
+    """Forbidden unless the environment's `permissions` let `user` do `action` there (no role:
+    an internal caller, like the demo's seed)."""
+    if role is not None:
+        permissions_from_dict(environment.name, environment.spec.get("permissions")).require(
+            action, user, role
+        )

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relman.domain.deployments import OPEN_STATES, DeploymentState
-from relman.domain.gates import GateReport, Verdict, next_check, report_from_dict, report_of
+from relman.domain.gates import (
+    GateReport,
+    GateResult,
+    Verdict,
+    next_check,
+    report_from_dict,
+    report_of,
+)
+from relman.domain.roles import Role
 from relman.drivers.base import Driver
 from relman.engine.gates import Candidate, evaluate, schedule_gate
 from relman.engine.rollout import ProviderFactory, rollback_settings, rollout_settings
@@ -21,8 +29,8 @@ from relman.engine.transitions import (
     current_deployment,
     planned_rollback,
 )
-from relman.errors import Conflict, InvalidInput, NotFound, Refused
-from relman.services.lookups import get_environment, get_service
+from relman.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused
+from relman.services.lookups import get_environment, get_service, require_in
 from relman.services.releases import get_release
 from relman.store.tables import (
     DeploymentRow,
@@ -54,6 +62,7 @@ def promote(
     actor: str,
     providers: ProviderFactory | None = None,
     at: datetime | None = None,
+    role: Role | None = None,
 ) -> Promotion:
     """Ask for a deployment of the release to the environment, judged by every gate.
 
@@ -66,6 +75,7 @@ def promote(
     service_row = get_service(session, service)
     env_row = get_environment(session, environment)
     release = get_release(session, service, version)
+    require_in(env_row, "deploy", actor, role)
     uow.lock(f"promote/{service_row.id}/{env_row.id}")  # two identical requests: one deployment
     pending = _pending(uow, release, env_row)
     if pending is not None:
@@ -112,6 +122,7 @@ def go_no_go(
     now: datetime,
     providers: ProviderFactory | None = None,
     at: datetime | None = None,
+    role: Role | None = None,
 ) -> GateReport:
     """What `promote` would decide now, changing nothing (`relman promote --dry-run`): every
     gate with its verdict. A failing gate is a verdict here, not an error."""
@@ -120,7 +131,19 @@ def go_no_go(
     release = get_release(session, service, version)
     _driver_of(drivers, service_row)  # a service relman cannot deploy says so now
     candidate = Candidate(service_row, env_row, release, requester=actor)
-    return _with_schedule(evaluate(session, candidate, now, providers), at, now)
+    report = _with_schedule(evaluate(session, candidate, now, providers), at, now)
+    if role is None:
+        return report
+    return report_of(now, [_permission(env_row, actor, role), *report.results])
+
+
+def _permission(env: EnvironmentRow, actor: str, role: Role) -> GateResult:
+    """Whether the one asking may deploy here at all (the environment's permissions)."""
+    try:
+        require_in(env, "deploy", actor, role)
+    except Forbidden as refused:
+        return GateResult("permission", "permission", Verdict.FAIL, refused.message)
+    return GateResult("permission", "permission", Verdict.PASS, f"{actor} may deploy to {env.name}")
 
 
 def _judge(
@@ -199,12 +222,14 @@ def roll_back(
     environment: str,
     actor: str,
     to_version: str | None = None,
+    role: Role | None = None,
 ) -> DeploymentRow:
     """Queue a deployment that puts back an earlier successful release of the environment
     (the one before what runs now, or `to_version`) and marks what runs now rolled back."""
     session = uow.session
     service_row = get_service(session, service)
     env_row = get_environment(session, environment)
+    require_in(env_row, "deploy", actor, role)
     current = current_deployment(uow, service_row.id, env_row.id)
     if current is None:
         raise NotFound(

@@ -140,6 +140,7 @@ def post_promotion(
             actor=caller.user,
             providers=ctx.providers,
             at=body.at,
+            role=caller.role,
         )
     if not promotion.created:
         response.status_code = 200
@@ -158,6 +159,7 @@ def post_rollback(body: RollbackCreate, ctx: Context, caller: Deploying) -> Depl
             environment=body.environment,
             to_version=body.to_version,
             actor=caller.user,
+            role=caller.role,
         )
     ctx.wake()
     return _detail(ctx, row.id)
@@ -174,6 +176,7 @@ def post_deployment(body: DeploymentCreate, uow: Writer, caller: Deploying) -> D
         state=body.state,
         reason=body.reason,
         actor=caller.user,
+        role=caller.role,
     )
     return _read(view)
 
@@ -230,7 +233,12 @@ def _control(action: str) -> Callable[..., DeploymentDetailRead]:
     ) -> DeploymentDetailRead:
         with UnitOfWork(ctx.database, ctx.clock) as uow:
             control_deployment(
-                uow, deployment_id, action, actor=caller.user, reason=body.reason if body else None
+                uow,
+                deployment_id,
+                action,
+                actor=caller.user,
+                reason=body.reason if body else None,
+                role=caller.role,
             )
         ctx.wake()
         return _detail(ctx, deployment_id)

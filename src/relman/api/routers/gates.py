@@ -60,6 +60,7 @@ def check_promotion(
         now=ctx.clock(),
         providers=ctx.providers,
         at=body.at,
+        role=caller.role,
     )
     return GateReportRead.model_validate(report.to_dict())
 
@@ -93,7 +94,9 @@ def put_lock(name: str, body: LockCreate, ctx: Context, caller: Freezing) -> Loc
     """Lock the environment: nothing deploys there (promotions wait) until it is unlocked or
     `until` passes. 409 when it is locked already."""
     with UnitOfWork(ctx.database, ctx.clock) as uow:
-        row = lock(uow, name, reason=body.reason, actor=caller.user, until=body.until)
+        row = lock(
+            uow, name, reason=body.reason, actor=caller.user, until=body.until, role=caller.role
+        )
         env = get_environment(uow.session, name).name
     return LockRead(
         environment=env,
@@ -109,7 +112,7 @@ def delete_lock(name: str, ctx: Context, caller: Freezing) -> Response:
     """Unlock the environment; waiting promotions there are judged again at once. Unlocking
     an environment that is not locked is no error (204 all the same)."""
     with UnitOfWork(ctx.database, ctx.clock) as uow:
-        unlock(uow, name, actor=caller.user)
+        unlock(uow, name, actor=caller.user, role=caller.role)
     ctx.wake()
     return Response(status_code=204)
 
@@ -171,7 +174,12 @@ def post_freeze_exception(
     asked for it (403), always audited."""
     with UnitOfWork(ctx.database, ctx.clock) as uow:
         row = grant_exception(
-            uow, deployment_id, reason=body.reason, actor=caller.user, providers=ctx.providers
+            uow,
+            deployment_id,
+            reason=body.reason,
+            actor=caller.user,
+            providers=ctx.providers,
+            role=caller.role,
         )
     ctx.wake()
     return {"deployment": row.deployment_id, "granted_by": row.granted_by, "reason": row.reason}
