@@ -11,7 +11,7 @@ import pytest
 from relman.configfile import load_config
 from relman.domain.releases import ReleaseContent
 from relman.engine.worker import Worker, WorkerOptions
-from relman.errors import Conflict, Forbidden
+from relman.errors import Conflict, Forbidden, Refused
 from relman.services.config_apply import apply_config
 from relman.services.freezes import (
     create_freeze,
@@ -27,7 +27,7 @@ from relman.services.releases import create_release
 from relman.store.database import Database
 from relman.store.tables import DeploymentRow
 from relman.store.unit_of_work import UnitOfWork, read_session
-from relman.testing import FakeDriver, FrozenClock
+from relman.testing import FakeDriver, FakeMetrics, FrozenClock
 
 CONFIG = """
 version: 1
@@ -208,3 +208,63 @@ def test_apply_keeps_the_files_freezes_and_drops_those_it_no_longer_has(desk: De
     assert desk.apply(without) == ["freeze/weekend"]
     with read_session(desk.db) as session:
         assert list_freezes(session, desk.clock()) == []
+
+
+# production with a metric gate, and no freezes
+METRIC = CONFIG.split("freezes:")[0].replace(
+    "  - {name: production, tier: production}\n",
+    "  - name: production\n"
+    "    tier: production\n"
+    "    gates:\n"
+    "      - metric:\n"
+    "          provider: {type: prometheus, address: 'http://127.0.0.1:9'}\n"
+    "          query: 'sum(rate(errors[5m]))'\n"
+    "          success_condition: result < 0.5\n",
+)
+
+
+def test_a_metric_gate_waits_without_data_and_passes_or_refuses_on_its_value(
+    database: Database,
+) -> None:
+    answers: list[object] = [[], 0.2, 0.9]
+    metrics = FakeMetrics(lambda _query: answers[0])  # type: ignore[arg-type,return-value]
+    desk = Desk(database, FrozenClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)), METRIC)
+    desk.worker = Worker(
+        database,
+        {"script": FakeDriver()},
+        options=FAST,
+        clock=desk.clock,
+        timers_follow_clock=True,
+        provider_for=lambda _spec: metrics,
+    )
+
+    def ask() -> int:
+        desk.versions += 1
+        version = f"2.0.{desk.versions}"
+        with UnitOfWork(desk.db, desk.clock) as uow:
+            create_release(uow, "api", ReleaseContent.build(version), actor="ci")
+        with UnitOfWork(desk.db, desk.clock) as uow:
+            return promote(
+                uow,
+                desk.worker.drivers,
+                service="api",
+                version=version,
+                environment="production",
+                actor="alice",
+                providers=lambda _spec: metrics,
+            ).row.id
+
+    waiting = ask()
+    assert desk.row(waiting).reason == "waiting for metric sum(rate(errors[5m])): no data"
+    answers.pop(0)  # 0.2 from now on
+    desk.clock.advance(timedelta(seconds=31))
+    desk.run()
+    row = desk.row(waiting)
+    assert row.state == "succeeded"
+    metric = next(g for g in (row.gates or {})["gates"] if g["gate"] == "metric")
+    assert metric["reason"] == "result < 0.5 is true for 0.2"
+    assert metric["evidence"]["value"] == 0.2
+    answers.pop(0)  # 0.9
+    with pytest.raises(Refused, match=r"result < 0\.5 is false for 0\.9"):
+        ask()
+    assert metrics.queries == ["sum(rate(errors[5m]))"] * 4
