@@ -22,6 +22,7 @@ Each gate item is a mapping with one kind. The server keeps them in the file's s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,13 +45,14 @@ __all__ = [
     "MetricCheck",
     "SloCheck",
     "TestsCheck",
+    "WebhookCheck",
     "gate_to_dict",
     "parse_depends_on",
     "parse_gates",
 ]
 
-GATE_KINDS = ("approval", "tests", "slo", "metric")
-_LATER = {"webhook": "webhook gates are not in this version yet; use a metric gate or an approval"}
+GATE_KINDS = ("approval", "tests", "slo", "metric", "webhook")
+_SECRET_ENV = re.compile(r"[A-Z_][A-Z0-9_]*", re.ASCII)
 TEST_REQUIREMENTS = ("passed", "reported")
 
 
@@ -76,11 +78,21 @@ class MetricCheck:
 
 
 @dataclass(frozen=True)
+class WebhookCheck:
+    """A signed POST to `url` answered with a verdict; the HMAC secret is in the server's
+    environment variable `secret_env`, never in the file."""
+
+    url: str
+    secret_env: str
+    timeout: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
 class GateSpec:
     """One gate; `environments` scopes a service's gate (empty: every environment)."""
 
     kind: str
-    check: ApprovalRule | TestsCheck | SloCheck | MetricCheck
+    check: ApprovalRule | TestsCheck | SloCheck | MetricCheck | WebhookCheck
     environments: tuple[str, ...] = ()
 
     def applies_in(self, environment: str) -> bool:
@@ -105,6 +117,12 @@ def gate_to_dict(gate: GateSpec) -> dict[str, Any]:
         body = {"require": check.require, "min_coverage": check.min_coverage}
     elif isinstance(check, SloCheck):
         body = check.slo
+    elif isinstance(check, WebhookCheck):
+        body = {
+            "url": check.url,
+            "secret_env": check.secret_env,
+            "timeout": format_duration(check.timeout),
+        }
     else:
         body = {
             "provider": {
@@ -145,7 +163,7 @@ def parse_gates(
 def _gate(
     raw: object, path: Path, issues: Issues, slos: Defined, environments: Defined | None
 ) -> GateSpec | None:
-    allowed = (*GATE_KINDS, *_LATER, *(("environments",) if environments else ()))
+    allowed = (*GATE_KINDS, *(("environments",) if environments else ()))
     found = checks.fields(
         raw, path, issues, "a gate: a mapping with one of " + ", ".join(GATE_KINDS), allowed
     )
@@ -160,11 +178,8 @@ def _gate(
         )
         return None
     kind = kinds[0]
-    if kind in _LATER:
-        issues.add((*path, kind), _LATER[kind], "one of " + ", ".join(GATE_KINDS))
-        return None
     here = (*path, kind)
-    check: ApprovalRule | TestsCheck | SloCheck | MetricCheck
+    check: ApprovalRule | TestsCheck | SloCheck | MetricCheck | WebhookCheck
     if kind == "approval":
         check = parse_approval(found[kind] if found[kind] is not None else {}, here, issues)
     elif kind == "tests":
@@ -173,6 +188,8 @@ def _gate(
         name = checks.string(found[kind], here, issues, "the name of an SLO defined in slos:")
         slos.check(name, here, issues)
         check = SloCheck(name)
+    elif kind == "webhook":
+        check = _webhook(found[kind], here, issues)
     else:
         check = _metric(found[kind], here, issues)
     scope: tuple[str, ...] = ()
@@ -237,6 +254,32 @@ def _metric(raw: object, path: Path, issues: Issues) -> MetricCheck:
         except InvalidInput as exc:
             issues.add((*path, "success_condition"), exc.message, "an expression over result")
     return MetricCheck(provider, query, condition)
+
+
+def _webhook(raw: object, path: Path, issues: Issues) -> WebhookCheck:
+    expected = "webhook: {url: 'https://ci.example/check', secret_env: RELMAN_CHECK_SECRET}"
+    found = checks.fields(raw, path, issues, expected, ("url", "secret_env", "timeout"))
+    if found is None:
+        return WebhookCheck("", "")
+    url = checks.string(found.get("url"), (*path, "url"), issues, "the webhook's http(s) URL")
+    problem = checks.url_problem(url) if url else None
+    if problem:
+        issues.add((*path, "url"), problem, "the webhook's http(s) URL")
+    secret = checks.string(
+        found.get("secret_env"),
+        (*path, "secret_env"),
+        issues,
+        "the name of the server's environment variable holding the signing secret",
+    )
+    if secret and not _SECRET_ENV.fullmatch(secret):
+        issues.add(
+            (*path, "secret_env"),
+            f"'{secret}' is not an environment variable name; the secret itself never goes "
+            "in relman.yaml",
+            "a name like RELMAN_CHECK_SECRET",
+        )
+    timeout = checks.optional_duration(found, "timeout", path, issues)
+    return WebhookCheck(url, secret, timeout or timedelta(seconds=10))
 
 
 def parse_depends_on(

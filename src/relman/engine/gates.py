@@ -6,6 +6,7 @@ asked (go, wait or refuse) and by the worker for each waiting deployment until i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from relman.domain.gate_specs import (
     MetricCheck,
     SloCheck,
     TestsCheck,
+    WebhookCheck,
     parse_depends_on,
     parse_gates,
 )
@@ -58,6 +60,7 @@ from relman.store.tables import (
     TestReportRow,
 )
 from relman.store.unit_of_work import UnitOfWork
+from relman.webhooks import ask_webhook
 
 __all__ = [
     "Candidate",
@@ -150,6 +153,8 @@ def evaluate(
             results.append(_metric(gate.check, providers, now))
         elif isinstance(gate.check, SloCheck):
             results.append(_slo(session, gate.check.slo, providers, now))
+        elif isinstance(gate.check, WebhookCheck):
+            results.append(_webhook(gate.check, candidate))
     for dependency in dependencies_of(candidate.service):
         results.append(_dependency(session, candidate.environment, dependency))
     return report_of(now, results)
@@ -399,6 +404,32 @@ def _slo(
     spec = slo_from_dict(row.spec)
     status = measure_slo(spec, providers(spec.provider), now)
     return GateResult("slo", label, status.verdict, status.reason, status.evidence())
+
+
+def _webhook(check: WebhookCheck, candidate: Candidate) -> GateResult:
+    """A signed POST to the webhook (relman/webhooks.py); its answer is the verdict.
+    `deployment` is null when asked before the deployment exists (a dry run, or the first
+    judgement of a promotion)."""
+    name = f"webhook {check.url}"
+    secret = os.environ.get(check.secret_env)
+    if not secret:
+        return GateResult(
+            "webhook",
+            name,
+            Verdict.PENDING,
+            f"the server has no {check.secret_env} to sign the call with; set it where relman "
+            "serve and relman worker run",
+        )
+    deployment = candidate.deployment
+    payload = {
+        "deployment": None if deployment is None else deployment.id,
+        "service": candidate.service.name,
+        "version": candidate.release.version,
+        "environment": candidate.environment.name,
+        "requested_by": candidate.requester,
+    }
+    verdict, reason, seen = ask_webhook(check.url, payload, secret, check.timeout.total_seconds())
+    return GateResult("webhook", name, Verdict(verdict), reason, seen)
 
 
 def _metric(check: MetricCheck, providers: ProviderFactory | None, now: datetime) -> GateResult:
