@@ -187,6 +187,12 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(
             if watched["service"] == "billing":  # it fails; its automatic rollback goes on
                 demo.cli("deployments", "watch", str(shown["rolled_back_by"]), "--json")
         shop_url, shop_through = _live_canary(demo)
+        waiting = _json(demo.cli("deployments", "list", "--service", "docs-site", "--json"))
+        docs = waiting["items"][0]
+        why = demo.cli("deployments", "show", str(docs["id"])).stdout
+        rita = demo.cli("token", "create", "--user", "rita", "--role", "release-manager")
+        approved = demo.cli("approve", str(docs["id"]), token=rita.stdout.strip())
+        published = _json(demo.cli("deployments", "watch", str(docs["id"]), "--json"))
         with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
             shop_answers = {client.get(shop_url).text.strip() for _ in range(20)}
         inventory = _json(demo.cli("status", "--json"))
@@ -195,6 +201,11 @@ def test_the_demo_server_shows_a_real_matrix_after_its_promotions(
             "notes", "--service", "web", "--env", "production", "--candidate", "3.2.0"
         )
         html = httpx.get(demo.url + "/").text
+    # docs-site 1.1.0 waited for a release-manager's approval, then went out
+    assert (docs["version"], docs["state"]) == ("1.1.0", "waiting")
+    assert "waiting for approval: needs 1 approval from a release-manager: 0 of 1" in why
+    assert approved.returncode == 0, approved.stderr
+    assert published["state"] == "succeeded"
     assert sorted((d["service"], d["version"], d["environment"]) for d in started) == [
         ("api", "1.4.0", "production"),
         ("billing", "2.1.0", "production"),

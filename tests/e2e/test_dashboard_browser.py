@@ -73,6 +73,10 @@ def test_the_inventory_page_shows_what_runs_where(
     assert "billing 2.1.0 production rolled back" in " ".join(undone.inner_text().split())
     state = undone.locator(".state")
     assert state.evaluate("el => getComputedStyle(el).color") == "rgb(154, 103, 0)"
+    docs_prod = page.locator('tr[data-service="docs-site"] td[data-environment="production"]')
+    assert "latest: 1.1.0 waiting" in docs_prod.inner_text()  # for a person's approval
+    waiting = docs_prod.locator(".state-waiting")
+    assert waiting.evaluate("el => getComputedStyle(el).color") == "rgb(154, 103, 0)"
     not_in_lifecycle = page.locator('tr[data-service="docs-site"] td[data-environment="dev"]')
     assert not_in_lifecycle.inner_text().strip() == "n/a"
     shot = tmp_path / "inventory.png"

@@ -58,7 +58,7 @@ def test_the_demo_seeds_an_empty_store_once_with_dated_history(database: Databas
         oldest = session.scalar(select(func.min(DeploymentRow.created_at)))
         first_release = session.scalar(select(func.min(ReleaseRow.created_at)))
         inventory = build_inventory(session).to_dict()
-    assert releases == 15  # shop 1.0.0, 1.1.0 and 1.2.0 are for the live canary
+    assert releases == 16  # shop 1.0.0, 1.1.0 and 1.2.0 are for the live canary
     assert oldest == first_release
     assert (clock.now - oldest).days == 14
     cells = {s["name"]: s["cells"] for s in inventory["services"]}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from relman import __version__
-from relman.api.deps import Reader, Reading
+from relman.api.deps import AppContext, Reader, Reading, context
 from relman.domain.deployments import DeploymentState
 from relman.services.deployments import list_deployments
 from relman.services.inventory import build_inventory
@@ -22,8 +23,13 @@ _templates = Environment(
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, session: Reader, _: Reading) -> HTMLResponse:
-    inventory = build_inventory(session)
+def index(
+    request: Request,
+    session: Reader,
+    _: Reading,
+    ctx: Annotated[AppContext, Depends(context)],
+) -> HTMLResponse:
+    inventory = build_inventory(session, ctx.clock())
     recent, _total = list_deployments(session, limit=10, offset=0)
     moving = any(not DeploymentState(v.row.state).is_final for v in recent)
     html = _templates.get_template("inventory.html").render(

@@ -71,6 +71,7 @@ _HISTORY = [
     _Step(1, "web", "3.2.0", "dev"),
     _Step(0.5, "docs-site", "1.0.0", "staging", by="bob"),
     _Step(0.4, "docs-site", "1.0.0", "production", by="bob"),
+    _Step(0.3, "docs-site", "1.1.0", "staging", by="bob"),
 ]
 
 
@@ -172,11 +173,13 @@ def _digest(step: _Step) -> str:
     return "sha256:" + hashlib.sha256(f"{step.service}-{step.version}".encode()).hexdigest()
 
 
-# Run for real when the demo starts: two go through, billing 2.1.0 fails its health check in
+# Run for real when the demo starts: docs-site 1.1.0 waits for a person's approval (its
+# production gate); two go through, billing 2.1.0 fails its health check in
 # production and is rolled back by itself (production has on_failure: rollback). shop is the
 # live canary (services/live_demo.py): 1.0.0 goes straight to full traffic, 1.1.0 is judged and
 # promoted, 1.2.0 fails 40% of its requests and is rolled back by itself.
 DEMO_PROMOTIONS = [
+    ("docs-site", "1.1.0", "production"),
     ("api", "1.4.0", "production"),
     ("web", "3.2.0", "staging"),
     ("billing", "2.1.0", "production"),
