@@ -65,6 +65,7 @@ from relman.webhooks import ask_webhook
 __all__ = [
     "Candidate",
     "approval_rule",
+    "candidate_of",
     "evaluate",
     "nudge",
     "parties_of",
@@ -86,6 +87,17 @@ class Candidate:
     release: ReleaseRow
     requester: str
     deployment: DeploymentRow | None = None
+
+
+def candidate_of(session: Session, row: DeploymentRow) -> Candidate:
+    """The promotion a deployment is, as its gates see it."""
+    return Candidate(
+        session.get_one(ServiceRow, row.service_id),
+        session.get_one(EnvironmentRow, row.environment_id),
+        session.get_one(ReleaseRow, row.release_id),
+        requester=row.created_by,
+        deployment=row,
+    )
 
 
 def gates_of(candidate: Candidate) -> list[GateSpec]:
@@ -464,14 +476,7 @@ def recheck(
     """Judge a waiting (or starting) deployment's gates again: all pass → queued; one fails for
     good → failed, with the reason; some pending → waiting, looked at again at `next_check`."""
     session = uow.session
-    candidate = Candidate(
-        session.get_one(ServiceRow, row.service_id),
-        session.get_one(EnvironmentRow, row.environment_id),
-        session.get_one(ReleaseRow, row.release_id),
-        requester=row.created_by,
-        deployment=row,
-    )
-    report = evaluate(session, candidate, now, providers)
+    report = evaluate(session, candidate_of(session, row), now, providers)
     row.gates = report.to_dict()
     state = DeploymentState(row.state)
     if report.verdict is Verdict.PASS:

@@ -7,11 +7,11 @@ from sqlalchemy import select
 from relman.domain.approvals import check_approver
 from relman.domain.deployments import DeploymentState
 from relman.domain.roles import Role
-from relman.engine.gates import Candidate, approval_rule, parties_of, recheck
+from relman.engine.gates import approval_rule, candidate_of, parties_of, recheck
 from relman.engine.rollout import ProviderFactory
 from relman.errors import Conflict, InvalidInput, NotFound
 from relman.services.lookups import require_in
-from relman.store.tables import ApprovalRow, DeploymentRow, EnvironmentRow, ReleaseRow, ServiceRow
+from relman.store.tables import ApprovalRow, DeploymentRow
 from relman.store.unit_of_work import UnitOfWork
 
 __all__ = ["DECISIONS", "decide"]
@@ -44,13 +44,7 @@ def decide(
             f"No deployment {deployment_id}; 'relman deployments list' shows them",
             details={"deployment": deployment_id},
         )
-    candidate = Candidate(
-        session.get_one(ServiceRow, row.service_id),
-        session.get_one(EnvironmentRow, row.environment_id),
-        session.get_one(ReleaseRow, row.release_id),
-        requester=row.created_by,
-        deployment=row,
-    )
+    candidate = candidate_of(session, row)
     rule = approval_rule(candidate)
     if rule is None:
         raise Conflict(
