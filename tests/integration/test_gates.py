@@ -470,3 +470,33 @@ def test_the_environments_permissions_decide_who_may_deploy_and_override_there(
         lock(uow, "production", reason="audit week", actor="root", role=Role.ADMIN)
     with UnitOfWork(staged.db, staged.clock) as uow:
         lock(uow, "staging", reason="anyone may", actor="rita", role=Role.RELEASE_MANAGER)
+
+
+def test_a_scheduled_promotion_takes_its_approvals_early_and_starts_on_time(
+    staged: Desk,
+) -> None:
+    staged.report_tests("api", "1.4.0")
+    at = staged.clock() + timedelta(hours=2)
+    with UnitOfWork(staged.db, staged.clock) as uow:
+        deployment = promote(
+            uow,
+            staged.worker.drivers,
+            service="api",
+            version="1.4.0",
+            environment="production",
+            actor="alice",
+            at=at,
+        ).row.id
+    staged.decide(deployment, "rita", Role.RELEASE_MANAGER)
+    staged.decide(deployment, "cto", Role.VIEWER)
+    staged.worker.run_until_idle()
+    row = staged.row(deployment)
+    assert row.state == "waiting"
+    assert row.not_before == at
+    assert row.reason == "waiting for scheduled start: scheduled for 2026-01-05 11:00 UTC"
+    staged.clock.advance(timedelta(hours=1, minutes=59))
+    staged.worker.run_until_idle()
+    assert staged.state(deployment) == "waiting"
+    staged.clock.advance(timedelta(minutes=1))
+    staged.worker.run_until_idle()
+    assert staged.state(deployment) == "succeeded"
