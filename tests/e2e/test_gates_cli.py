@@ -77,6 +77,7 @@ def test_a_promotion_waits_for_an_approval_and_a_lock_and_says_why(tmp_path: Pat
         )
         assert as_json["verdict"] == "pending"
         assert {g["gate"]: g["verdict"] for g in as_json["gates"]} == {
+            "permission": "pass",
             "lifecycle": "pass",
             "lock": "pass",
             "freeze": "pass",

@@ -205,7 +205,10 @@ def test_a_lock_that_comes_while_a_deployment_queues_holds_it(desk: Desk) -> Non
 def test_apply_keeps_the_files_freezes_and_drops_those_it_no_longer_has(desk: Desk) -> None:
     assert desk.apply(CONFIG) == []
     without = CONFIG[: CONFIG.index("freezes:")]
-    assert desk.apply(without) == ["freeze/weekend"]
+    assert desk.apply(without) == []  # no freezes: section, say a team's own file: left alone
+    with read_session(desk.db) as session:
+        assert [v.row.name for v in list_freezes(session, desk.clock())] == ["weekend"]
+    assert desk.apply(without + "freezes: []\n") == ["freeze/weekend"]
     with read_session(desk.db) as session:
         assert list_freezes(session, desk.clock()) == []
 

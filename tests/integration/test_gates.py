@@ -211,6 +211,8 @@ def test_a_pending_promotion_waits_then_goes_when_its_gates_clear(staged: Desk) 
     staged.worker.run_until_idle()
     assert staged.state(deployment) == "waiting"
     assert "1 of 2; approved by rita" in (staged.row(deployment).reason or "")
+    again = {r.gate: r for r in report(staged, by="bob").results}  # the waiting one's approvals
+    assert again["approval"].reason.endswith("1 of 2; approved by rita")
     staged.decide(deployment, "cto", Role.VIEWER, comment="go")  # a user named in the rule
     staged.worker.run_until_idle()
     assert staged.state(deployment) == "succeeded"

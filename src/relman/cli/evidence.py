@@ -49,7 +49,8 @@ def _render(record: dict[str, Any]) -> None:
         console.print(render_report(body["gates"]))
     for a in body["approvals"]:
         said = f": {a['comment']}" if a["comment"] else ""
-        console.print(f"  {a['decision']}d by {a['user']} ({a['role']}) {a['at'][:16]}{said}")
+        decided = "approved" if a["decision"] == "approve" else "rejected"
+        console.print(f"  {decided} by {a['user']} ({a['role']}) {a['at'][:16]}{said}")
     for e in body["freeze_exceptions"]:
         console.print(f"  freeze exception by {e['granted_by']}: {e['reason']}")
     for t in body["test_reports"][:3]:

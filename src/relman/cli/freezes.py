@@ -91,11 +91,16 @@ def create(
 
 
 @app.command("delete")
-def delete(name: Annotated[str, typer.Argument(help="The freeze's name.")]) -> None:
+def delete(
+    name: Annotated[str, typer.Argument(help="The freeze's name.")],
+    as_json: JsonOption = False,
+) -> None:
     """Delete a freeze made by hand; waiting promotions it held go on."""
     with api() as client:
         client.delete(f"/api/v1/freezes/{name}")
-    console.print(f"Freeze {name} deleted.")
+    emit(
+        {"freeze": name, "deleted": True}, as_json, lambda: console.print(f"Freeze {name} deleted.")
+    )
 
 
 @app.command("exception")
@@ -122,6 +127,7 @@ def exception(
 def stop_the_line(
     reason: Annotated[str | None, typer.Option(help="Why everything stops.")] = None,
     lift: Annotated[bool, typer.Option("--lift", help="End it: promotions go on.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Freeze everything at once (--reason), or end it (--lift)."""
     if lift == (reason is not None):
@@ -129,7 +135,11 @@ def stop_the_line(
     with api() as client:
         if lift:
             client.delete("/api/v1/stop-the-line")
-            console.print("The line is lifted: promotions go on.")
         else:
             client.put("/api/v1/stop-the-line", {"reason": reason})
-            console.print("The line is stopped: every promotion waits until --lift.")
+    said = (
+        "The line is lifted: promotions go on."
+        if lift
+        else "The line is stopped: every promotion waits until --lift."
+    )
+    emit({"stopped": not lift, "reason": reason}, as_json, lambda: console.print(said))

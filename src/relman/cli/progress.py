@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["FINAL_STATES", "follow", "render_deployment", "summary"]
 
 FINAL_STATES = {state.value for state in DeploymentState if state.is_final}
+_DECIDED = {"approve": "approved", "reject": "rejected"}
 _STEP_MARK = {
     "succeeded": ("✓", "green"),
     "failed": ("✗", "red"),
@@ -82,13 +83,8 @@ def render_deployment(d: dict[str, Any], *, events: int = 3, measurements: bool 
                 parts.append(Text(f"  waiting for {gate['name']}: {gate['reason']}", "yellow"))
     for approval in d.get("approvals", []):
         said = f": {approval['comment']}" if approval["comment"] else ""
-        parts.append(
-            Text(f"  {approval['decision']}d by {approval['user']} ({approval['role']}){said}")
-        )
-    if d.get("weights"):
-        weights = ", ".join(f"{slot} {weight}%" for slot, weight in d["weights"].items())
-        stable = f"stable {d['stable_slot']}" if d.get("stable_slot") else "nothing stable before"
-        parts.append(Text(f"  traffic: {weights} (candidate {d['candidate_slot']}, {stable})"))
+        who = f"{approval['user']} ({approval['role']})"
+        parts.append(Text(f"  {_DECIDED[approval['decision']]} by {who}{said}"))
     steps = Table.grid(padding=(0, 1))
     for step in d.get("steps", []):
         mark, style = _STEP_MARK.get(step["state"], ("?", ""))

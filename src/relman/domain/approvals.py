@@ -21,6 +21,7 @@ from typing import Any
 from relman.domain import checks
 from relman.domain.checks import Issues, Path
 from relman.domain.gates import GateResult, Verdict
+from relman.domain.names import closest_name
 from relman.domain.roles import Role
 from relman.errors import Forbidden
 
@@ -130,6 +131,15 @@ def parse_approval(raw: object, path: Path, issues: Issues) -> ApprovalRule:
         issues.add((*path, "required"), f"got {checks.describe(required)}", "a whole number ≥ 1")
         required = 1
     approvers = checks.string_list(found, "from", path, issues) or DEFAULT_FROM
+    for index, name in enumerate(approvers):
+        guess = closest_name(name, _ROLES) if name not in _ROLES else None
+        if guess:
+            issues.add(
+                (*path, "from", index),
+                f"'{name}' is not a role (did you mean '{guess}'?); a name that is not a role "
+                "is read as a user's, so this one would never match",
+                "a role (" + ", ".join(_ROLES) + ") or a user name",
+            )
     forbid = (
         checks.string_list(found, "forbid", path, issues) if "forbid" in found else DEFAULT_FORBID
     )
@@ -137,7 +147,7 @@ def parse_approval(raw: object, path: Path, issues: Issues) -> ApprovalRule:
         if name not in FORBID:
             issues.add(
                 (*path, "forbid", index),
-                f"unknown party '{name}'{checks.suggest(name, FORBID)}",
+                f"unknown party '{name}'; {checks.suggest(name, FORBID)}",
                 "one of: " + ", ".join(FORBID),
             )
     rule = ApprovalRule(required=required, approvers=approvers, forbid=forbid)

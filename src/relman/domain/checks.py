@@ -318,7 +318,9 @@ def describe(value: object) -> str:
 
 
 def with_article(noun: str) -> str:
-    return f"{'an' if noun[:1] in tuple('aeiou') else 'a'} {noun}"
+    # an initialism is read letter by letter: "an SLO", "an HTTP check"
+    vowel = noun[:1] in tuple("AEFHILMNORSX") if noun.isupper() else noun[:1] in tuple("aeiou")
+    return f"{'an' if vowel else 'a'} {noun}"
 
 
 def plural(count: int, noun: str) -> str:

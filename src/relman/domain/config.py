@@ -208,13 +208,14 @@ class ConfigDocument:
     services: tuple[ServiceSpec, ...]
     notes: NotesSettings = DEFAULT_NOTES
     analyses: tuple[AnalysisSpec, ...] = ()
-    freezes: tuple[FreezeSpec, ...] = ()
-    slos: tuple[SloSpec, ...] = ()
+    # None: the file has no such section, so `apply` leaves the store's as they are
+    freezes: tuple[FreezeSpec, ...] | None = None
+    slos: tuple[SloSpec, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "freezes": [spec.to_dict() for spec in self.freezes],
-            "slos": [spec.to_dict() for spec in self.slos],
+            "freezes": None if self.freezes is None else [f.to_dict() for f in self.freezes],
+            "slos": None if self.slos is None else [spec.to_dict() for spec in self.slos],
             "version": self.version,
             "environments": [spec.to_dict() for spec in self.environments],
             "lifecycles": [spec.to_dict() for spec in self.lifecycles],
@@ -307,7 +308,7 @@ def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
     if top is None:
         return None
     version = _parse_version(top, issues)
-    slos = parse_slos(top.get("slos"), ("slos",), issues) if top.get("slos") is not None else ()
+    slos = parse_slos(top["slos"], ("slos",), issues) if top.get("slos") is not None else None
     slo_names = Defined("SLO", _raw_names(top.get("slos")), hint=True)
     environments = _parse_section(
         top, "environments", issues, partial(_parse_environment, slos=slo_names)
@@ -328,8 +329,10 @@ def _parse_document(data: object, issues: Issues) -> ConfigDocument | None:
         top, "services", issues, partial(_parse_service, references=references)
     )
     notes = _parse_notes(top.get("notes"), ("notes",), issues)
-    freezes = _parse_freezes(
-        top.get("freezes"), issues, references.environments, references.services
+    freezes = (
+        None
+        if top.get("freezes") is None
+        else _parse_freezes(top["freezes"], issues, references.environments, references.services)
     )
     return ConfigDocument(
         version=version,
@@ -349,8 +352,6 @@ def _parse_freezes(
     raw: object, issues: Issues, environments: Defined, services: Defined
 ) -> tuple[FreezeSpec, ...]:
     """The file's freezes; the environments and services they name must be defined."""
-    if raw is None:
-        return ()
     for index, item in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(item, Mapping):
             continue

@@ -64,7 +64,8 @@ def parse_state(
 
 
 # A deployment in one of these holds its (service, environment): later ones queue behind it.
-# A waiting one does not (it runs nothing): when its gates clear it queues like a new one.
+# A waiting one does not (it runs nothing): when its gates clear it queues, and as the older
+# one it starts before deployments asked for later.
 ACTIVE_STATES = (DeploymentState.RUNNING, DeploymentState.PAUSED)
 # Not ended yet: a promotion asked again returns the one in these states.
 OPEN_STATES = (DeploymentState.QUEUED, DeploymentState.WAITING, *ACTIVE_STATES)

@@ -239,15 +239,18 @@ def parse_range(text: str) -> VersionRange:
             raise InvalidInput(
                 f"'{part.strip()}' in range '{text}': {exc.message}", details={"value": text}
             ) from None
+        # the upper bound's pre-releases (3.0.0-rc.1) are above the range too: X.Y.Z-0 is the
+        # lowest version of X.Y.Z
         if op == "^":
             upper = (
-                Version(version.major + 1, 0, 0)
+                Version(version.major + 1, 0, 0, ("0",))
                 if version.major
-                else Version(0, version.minor + 1, 0)
+                else Version(0, version.minor + 1, 0, ("0",))
             )
             bounds += [(">=", version), ("<", upper)]
         elif op == "~":
-            bounds += [(">=", version), ("<", Version(version.major, version.minor + 1, 0))]
+            upper = Version(version.major, version.minor + 1, 0, ("0",))
+            bounds += [(">=", version), ("<", upper)]
         else:
             bounds.append((op, version))
     return VersionRange(text.strip(), tuple(bounds))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -286,7 +286,7 @@ def _exception(session: Session, deployment: DeploymentRow | None) -> GateOverri
 
 def schedule_gate(not_before: datetime, now: datetime) -> GateResult:
     """`relman promote --at TIME`: pending until then."""
-    evidence = {"not_before": not_before.isoformat()}
+    evidence = {"not_before": not_before.astimezone(UTC).isoformat()}
     if now >= not_before:
         return GateResult(
             "schedule", "scheduled start", Verdict.PASS, "its time has come", evidence
@@ -295,7 +295,7 @@ def schedule_gate(not_before: datetime, now: datetime) -> GateResult:
         "schedule",
         "scheduled start",
         Verdict.PENDING,
-        f"scheduled for {not_before:%Y-%m-%d %H:%M} UTC",
+        f"scheduled for {not_before.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
         evidence,
         clears_at=not_before,
     )

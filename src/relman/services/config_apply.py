@@ -61,22 +61,24 @@ def apply_config(
             lifecycle_id=lifecycle_ids[service.lifecycle],
         )
     now = uow.clock()
-    _put_all(
-        applier,
-        FreezeRow,
-        "freeze",
-        [spec.to_dict() for spec in doc.freezes],
-        lambda name, spec: FreezeRow(
-            name=name, source="config", spec=spec, created_by=actor, created_at=now
-        ),
-    )
-    _put_all(
-        applier,
-        SloRow,
-        "slo",
-        [spec.to_dict() for spec in doc.slos],
-        lambda name, spec: SloRow(name=name, spec=spec, created_at=now, updated_at=now),
-    )
+    if doc.freezes is not None:  # a file without freezes: leaves the store's alone
+        _put_all(
+            applier,
+            FreezeRow,
+            "freeze",
+            [spec.to_dict() for spec in doc.freezes],
+            lambda name, spec: FreezeRow(
+                name=name, source="config", spec=spec, created_by=actor, created_at=now
+            ),
+        )
+    if doc.slos is not None:
+        _put_all(
+            applier,
+            SloRow,
+            "slo",
+            [spec.to_dict() for spec in doc.slos],
+            lambda name, spec: SloRow(name=name, spec=spec, created_at=now, updated_at=now),
+        )
     if not dry_run:
         uow.commit()
     return result
@@ -128,8 +130,9 @@ def _put_all(
     specs: list[dict[str, Any]],
     make: Callable[[str, dict[str, Any]], Kept],
 ) -> None:
-    """The file's freezes or SLOs replace those an earlier apply made; a freeze made with
-    `relman freeze create` stays, and may not share a name with one of the file's."""
+    """The file's freezes or SLOs replace those an earlier apply made (`freezes: []` removes
+    them all); a freeze made with `relman freeze create` stays, and may not share a name with
+    one of the file's."""
     uow, result = applier.uow, applier.result
     session = uow.session
     existing = {row.name: row for row in session.scalars(select(model))}

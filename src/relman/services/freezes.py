@@ -29,7 +29,7 @@ from relman.domain.roles import Role
 from relman.engine.gates import STOP, nudge, recheck
 from relman.engine.rollout import ProviderFactory
 from relman.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
-from relman.services.lookups import require_in
+from relman.services.lookups import get_environment, get_service, require_in
 from relman.store.tables import DeploymentRow, EnvironmentRow, FreezeRow, GateOverrideRow
 from relman.store.unit_of_work import UnitOfWork
 
@@ -91,6 +91,10 @@ def create_freeze(uow: UnitOfWork, raw: dict[str, Any], *, actor: str) -> Freeze
     if spec.name == STOP_NAME:
         raise InvalidInput(f"'{STOP_NAME}' is relman's own; use 'relman stop-the-line'")
     session = uow.session
+    for name in spec.environments:
+        get_environment(session, name)  # NotFound names the known ones
+    for name in spec.services:
+        get_service(session, name)
     if session.scalar(select(FreezeRow).where(FreezeRow.name == spec.name)) is not None:
         raise Conflict(
             f"A freeze named '{spec.name}' exists; 'relman freeze list' shows it",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -72,12 +72,13 @@ def promote(
     returns that deployment instead of making a second one.
     """
     session = uow.session
+    at = None if at is None else at.astimezone(UTC)
     service_row = get_service(session, service)
     env_row = get_environment(session, environment)
     release = get_release(session, service, version)
     require_in(env_row, "deploy", actor, role)
     uow.lock(f"promote/{service_row.id}/{env_row.id}")  # two identical requests: one deployment
-    pending = _pending(uow, release, env_row)
+    pending = _open(session, release, env_row)
     if pending is not None:
         return Promotion(pending, created=False, report=_report_of(pending))
     now = uow.clock()
@@ -130,7 +131,15 @@ def go_no_go(
     env_row = get_environment(session, environment)
     release = get_release(session, service, version)
     _driver_of(drivers, service_row)  # a service relman cannot deploy says so now
-    candidate = Candidate(service_row, env_row, release, requester=actor)
+    # asked again for a promotion that waits: its own approvals and exceptions count
+    waiting = _open(session, release, env_row)
+    candidate = Candidate(
+        service_row,
+        env_row,
+        release,
+        requester=waiting.created_by if waiting else actor,
+        deployment=waiting,
+    )
     report = _with_schedule(evaluate(session, candidate, now, providers), at, now)
     if role is None:
         return report
@@ -197,11 +206,11 @@ def _report_of(row: DeploymentRow) -> GateReport | None:
     return None if row.gates is None else report_from_dict(row.gates)
 
 
-def _pending(
-    uow: UnitOfWork, release: ReleaseRow, environment: EnvironmentRow
+def _open(
+    session: Session, release: ReleaseRow, environment: EnvironmentRow
 ) -> DeploymentRow | None:
     """The release's deploy to the environment that has not ended yet, if there is one."""
-    return uow.session.scalar(
+    return session.scalar(
         select(DeploymentRow)
         .where(
             DeploymentRow.release_id == release.id,
