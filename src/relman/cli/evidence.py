@@ -40,13 +40,16 @@ def _render(record: dict[str, Any]) -> None:
         )
     else:
         console.print("  [yellow]not sealed yet[/]: it is sealed when the deployment starts")
+    commits = body["commits"]
+    authors = ", ".join(sorted({c["author"] for c in commits})) or "nobody recorded"
     console.print(
         f"  release {release['version']} (commit {(release['commit'] or '?')[:12]}), registered by "
-        f"{release['registered_by']}; {len(body['commits'])} commits by "
-        + (", ".join(sorted({c["author"] for c in body["commits"]})) or "nobody recorded")
+        f"{release['registered_by']}; {len(commits)} commit{'' if len(commits) == 1 else 's'} "
+        f"by {authors}"
     )
     if body["gates"]:
-        console.print(render_report(body["gates"]))
+        gates = body["gates"]
+        console.print(render_report(gates, f"Gates, judged {gates['at'][:19]}: {gates['verdict']}"))
     for a in body["approvals"]:
         said = f": {a['comment']}" if a["comment"] else ""
         decided = "approved" if a["decision"] == "approve" else "rejected"

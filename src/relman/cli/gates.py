@@ -34,13 +34,16 @@ def parse_when(text: str | None, option: str) -> str | None:
     return (moment if moment.tzinfo else moment.astimezone()).isoformat()
 
 
-def render_report(report: dict[str, Any]) -> Table:
+def render_report(report: dict[str, Any], title: str | None = None) -> Table:
     verdict = report["verdict"]
-    title = {
-        "pass": "GO: every gate passes; it would start now",
-        "pending": "WAIT: it would wait for the gates marked …",
-        "fail": "NO-GO: it would be refused",
-    }[verdict]
+    title = (
+        title
+        or {
+            "pass": "GO: every gate passes; it would start now",
+            "pending": "WAIT: it would wait for the gates marked …",
+            "fail": "NO-GO: it would be refused",
+        }[verdict]
+    )
     table = Table(title=title, title_style=_VERDICT_STYLE[verdict], title_justify="left")
     table.add_column("")
     table.add_column("gate", style="bold")
