@@ -271,3 +271,46 @@ def test_a_metric_gate_waits_without_data_and_passes_or_refuses_on_its_value(
     with pytest.raises(Refused, match=r"result < 0\.5 is false for 0\.9"):
         ask()
     assert metrics.queries == ["sum(rate(errors[5m]))"] * 4
+
+
+def test_a_gate_that_breaks_keeps_its_deployment_waiting_and_the_worker_going(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A provider that raises what it should not (a bug, an unexpected answer): the gate is
+    pending, and the worker runs the deployments behind the broken one."""
+
+    def broken(_query: str) -> float:
+        raise RuntimeError("unexpected answer")
+
+    metrics = FakeMetrics(broken)
+    desk = Desk(database, FrozenClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)), METRIC)
+    desk.worker = Worker(
+        database,
+        {"script": FakeDriver()},
+        options=FAST,
+        clock=desk.clock,
+        timers_follow_clock=True,
+        provider_for=lambda _spec: metrics,
+    )
+    with UnitOfWork(desk.db, desk.clock) as uow:
+        create_release(uow, "api", ReleaseContent.build("3.0.0"), actor="ci")
+    with UnitOfWork(desk.db, desk.clock) as uow:
+        held = promote(
+            uow,
+            desk.worker.drivers,
+            service="api",
+            version="3.0.0",
+            environment="production",
+            actor="alice",
+            providers=lambda _spec: metrics,
+        ).row.id
+    behind = desk.promote("web", "staging")
+    desk.clock.advance(timedelta(seconds=31))
+    desk.run()
+    assert desk.row(behind).state == "succeeded"
+    row = desk.row(held)
+    assert row.state == "waiting"
+    assert row.reason == (
+        "waiting for metric: could not be judged (RuntimeError); the server log has the details"
+    )
+    assert "metric gate: unexpected error" in caplog.text

@@ -6,12 +6,16 @@ asked (go, wait or refuse) and by the worker for each waiting deployment until i
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from relman.domain.approvals import (
@@ -73,6 +77,7 @@ __all__ = [
     "schedule_gate",
 ]
 
+logger = logging.getLogger("relman.gates")
 _UNCHECKED = Defined("name", None)  # the server's copy: names were checked on apply
 STOP = "stop"  # the source of the stop-the-line freeze
 
@@ -162,14 +167,33 @@ def evaluate(
         if isinstance(gate.check, TestsCheck):
             results.append(_tests(session, candidate.release, gate.check))
         elif isinstance(gate.check, MetricCheck):
-            results.append(_metric(gate.check, providers, now))
+            results.append(_guarded("metric", partial(_metric, gate.check, providers, now)))
         elif isinstance(gate.check, SloCheck):
-            results.append(_slo(session, gate.check.slo, providers, now))
+            slo = partial(_slo, session, gate.check.slo, providers, now)
+            results.append(_guarded("slo", slo))
         elif isinstance(gate.check, WebhookCheck):
-            results.append(_webhook(gate.check, candidate))
+            results.append(_guarded("webhook", partial(_webhook, gate.check, candidate)))
     for dependency in dependencies_of(candidate.service):
         results.append(_dependency(session, candidate.environment, dependency))
     return report_of(now, results)
+
+
+def _guarded(gate: str, judge: Callable[[], GateResult]) -> GateResult:
+    """A gate that asks another system (a metric provider, a webhook): an error in asking keeps
+    it pending and never stops the worker, which would otherwise meet the same deployment again
+    at once. Store errors still end the transaction."""
+    try:
+        return judge()
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:
+        logger.exception("%s gate: unexpected error", gate)
+        return GateResult(
+            gate,
+            gate,
+            Verdict.PENDING,
+            f"could not be judged ({type(exc).__name__}); the server log has the details",
+        )
 
 
 # --- one gate each ---------------------------------------------------------------------------
