@@ -69,14 +69,6 @@ class ApprovalRule:
         }
 
 
-def approval_from_dict(data: dict[str, Any]) -> ApprovalRule:
-    return ApprovalRule(
-        required=int(data["required"]),
-        approvers=tuple(data["from"]),
-        forbid=tuple(data["forbid"]),
-    )
-
-
 @dataclass(frozen=True)
 class Parties:
     """Who had a hand in the deployment: each of them may be barred from approving it."""

@@ -23,7 +23,6 @@ Each gate item is a mapping with one kind. The server keeps them in the file's s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -307,18 +306,3 @@ def parse_depends_on(
             continue
         out.append(Dependency(service, versions))
     return tuple(out)
-
-
-def dependencies_to_dict(deps: Sequence[Dependency]) -> list[dict[str, str]]:
-    return [dep.to_dict() for dep in deps]
-
-
-def scoped(gates: Sequence[GateSpec], environment: str) -> list[GateSpec]:
-    return [gate for gate in gates if gate.applies_in(environment)]
-
-
-def by_kind(gates: Sequence[GateSpec]) -> Mapping[str, list[GateSpec]]:
-    out: dict[str, list[GateSpec]] = {}
-    for gate in gates:
-        out.setdefault(gate.kind, []).append(gate)
-    return out
